@@ -1,0 +1,1 @@
+"""GDPR data-governance jobs for customer reviews."""
