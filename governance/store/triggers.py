@@ -30,7 +30,10 @@ $$ LANGUAGE plpgsql
 _POSTGRES_TRIGGER = """
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_append_only') THEN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_trigger
+        WHERE tgname = '{table}_append_only' AND tgrelid = '{table}'::regclass
+    ) THEN
         CREATE TRIGGER {table}_append_only
         BEFORE UPDATE OR DELETE ON {table}
         FOR EACH ROW EXECUTE FUNCTION review_gov_reject_change();
