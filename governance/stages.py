@@ -74,38 +74,55 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
     return details
 
 
-def check_publication_consent(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
-    """Build the publication extract, validate its consent coverage, write it if valid."""
+def build_consent_extract(ctx: RunContext, extract: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Build one purpose-bound extract, validate it row by row, write it only if valid."""
     from governance.config import ConsentMode
-    from governance.consent.publication import build_publication_extract
+    from governance.consent.extracts import ConsentViolationError, build_extract
 
     settings = settings or Settings.from_env()
     started_at = datetime.now(UTC)
     store = open_store(settings)
-    result = build_publication_extract(
-        store,
-        settings.extracts_dir,
-        as_of=ctx.logical_date,
-        run_id=ctx.run_id,
-        fail_on_violation=settings.consent_mode is ConsentMode.FAIL,
-    )
-    details = {
-        "coverage": result.coverage.as_dict(),
-        "candidates_by_consent_status": result.candidates_by_status,
-        "extract": {"name": "publication", "rows": result.rows,
-                    "path": str(result.path) if result.path else None, "recipients": ["public website"]},
-    }
+    try:
+        result = build_extract(
+            store,
+            extract,
+            data_dir=settings.data_dir,
+            as_of=ctx.logical_date,
+            run_id=ctx.run_id,
+            language=settings.language,
+            fail_on_violation=settings.consent_mode is ConsentMode.FAIL,
+        )
+    except ConsentViolationError as error:
+        from governance.consent.purposes import current_purposes
+
+        ctx.journal(
+            store,
+            activity=f"extract_{extract}",
+            purpose=current_purposes().for_extract(extract).name,
+            started_at=started_at,
+            records_in=None,
+            records_out=0,
+            details={"extract": extract, "error": str(error)},
+            status="violation",
+        )
+        raise
+    details = result.as_dict()
     ctx.journal(
         store,
-        activity="review_publication",
-        purpose="review_publication",
+        activity=f"extract_{extract}",
+        purpose=result.purpose,
         started_at=started_at,
-        records_in=sum(result.candidates_by_status.values()),
+        records_in=result.coverage.checked,
         records_out=result.rows,
         details=details,
         status="success" if result.coverage.success else "violation",
     )
     return details
+
+
+def check_publication_consent(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
+    """Build the publication extract (kept for callers of the earlier single-extract stage)."""
+    return build_consent_extract(ctx, "publication", settings)
 
 
 def apply_customer_retention(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Container, Iterator
+from collections.abc import Collection, Container, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from governance.sources.parsing import parse_date
@@ -12,6 +13,10 @@ from governance.sources.trustpilot_csv import _reason
 
 CUSTOMERS_SOURCE = "crm_customers"
 CONSENTS_SOURCE = "crm_consents"
+
+# Exports write consent dates as midnight UTC, so a consent given today east of UTC can be dated
+# tomorrow; past this margin an event dated after the load cannot be true.
+FUTURE_DATE_TOLERANCE = timedelta(days=1)
 
 
 def _rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, str], str]]:
@@ -45,21 +50,39 @@ def read_customers(path: Path) -> Iterator[CustomerRecord | Rejected]:
             yield Rejected(CUSTOMERS_SOURCE, ref, _reason(error), raw, customer_id=row.get("customer_id"))
 
 
-def read_consents(path: Path, known_customers: Container[str]) -> Iterator[ConsentRecord | Rejected]:
+def read_consents(
+    path: Path,
+    known_customers: Container[str],
+    purposes: Collection[str] = PURPOSES,
+    *,
+    loaded_at: datetime | None = None,
+) -> Iterator[ConsentRecord | Rejected]:
+    """Read consent rows; reject unknown customers and purposes, impossible or contradictory dates.
+
+    `purposes` are the declared purpose names; `loaded_at` (default: now) is the time after which
+    an event cannot have happened yet.
+    """
     required = ["consent_id", "customer_id", "purpose", "granted_at", "withdrawn_at", "source",
                 "policy_version"]
+    latest_possible = (loaded_at or datetime.now(UTC)) + FUTURE_DATE_TOLERANCE
+    seen_ids: set[str] = set()
     for ref, row, raw in _rows(path, required):
+        consent_id = row["consent_id"].strip()
         customer_id = row["customer_id"].strip()
         purpose = row["purpose"].strip()
 
         def reject(reason: str) -> Rejected:
             return Rejected(CONSENTS_SOURCE, ref, reason, raw, customer_id=customer_id or None)
 
+        if consent_id in seen_ids:
+            yield reject(f"duplicate consent id {consent_id!r} in the same export")
+            continue
+        seen_ids.add(consent_id)
         if customer_id not in known_customers:
             yield reject(f"unknown customer id {customer_id!r}")
             continue
-        if purpose not in PURPOSES:
-            yield reject(f"unknown purpose {purpose!r}; expected one of {', '.join(PURPOSES)}")
+        if purpose not in purposes:
+            yield reject(f"unknown purpose {purpose!r}; expected one of {', '.join(purposes)}")
             continue
         try:
             granted_at = parse_date(row["granted_at"])
@@ -70,13 +93,19 @@ def read_consents(path: Path, known_customers: Container[str]) -> Iterator[Conse
         if withdrawn_at is not None and withdrawn_at < granted_at:
             yield reject("withdrawal is dated before its grant")
             continue
-        yield ConsentRecord(
-            consent_id=row["consent_id"].strip(),
-            customer_id=customer_id,
-            purpose=purpose,
-            granted_at=granted_at,
-            withdrawn_at=withdrawn_at,
-            source=row["source"] or None,
-            policy_version=row["policy_version"] or None,
-            proof_ref=row.get("privacy_policy_url") or None,
-        )
+        if max(granted_at, withdrawn_at or granted_at) > latest_possible:
+            yield reject(f"consent dated in the future: after the load time {latest_possible.date().isoformat()}")
+            continue
+        try:
+            yield ConsentRecord(
+                consent_id=consent_id,
+                customer_id=customer_id,
+                purpose=purpose,
+                granted_at=granted_at,
+                withdrawn_at=withdrawn_at,
+                source=row["source"] or None,
+                policy_version=row["policy_version"] or None,
+                proof_ref=row.get("privacy_policy_url") or None,
+            )
+        except ValueError as error:
+            yield reject(_reason(error))
