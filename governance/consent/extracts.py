@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 RECONTACT_MAX_RATING = 2
 AMBASSADOR_RATING = 5
 WITHDRAWN_ID_SAMPLE = 50
+PER_CUSTOMER_EXTRACTS = ("recontact", "ambassadors")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "analytics": ("customer_pseudonym", "month", "source", "language", "rating", "masked_text"),
@@ -72,14 +73,14 @@ class ConsentViolationError(RuntimeError):
 
 @dataclass
 class ExtractResult:
-    """Where an extract went, how its validation ended, and what consent kept out of it."""
+    """Where an extract went, how its validation ended, and the consent of the rows its rule selects."""
 
     extract: str
     purpose: str
     path: Path | None
     rows: int
     coverage: CoverageResult
-    excluded_by_consent: dict[str, int] = field(default_factory=dict)
+    eligible_by_source: dict[str, dict[str, int]] = field(default_factory=dict)
     withdrawals_applied: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,7 +90,7 @@ class ExtractResult:
             "path": str(self.path) if self.path else None,
             "rows": self.rows,
             "coverage": self.coverage.as_dict(),
-            "excluded_by_consent": self.excluded_by_consent,
+            "eligible_by_source": self.eligible_by_source,
             "withdrawals_applied": self.withdrawals_applied,
         }
 
@@ -156,8 +157,14 @@ def _purpose_filter(extract: str, frame: pd.DataFrame) -> pd.Series:
 
 def select_rows(
     extract: str, frame: pd.DataFrame, snapshot: ConsentSnapshot, catalog: PurposeCatalog
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Keep the rows the extract may use; count the rows that consent alone kept out, by status."""
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """Keep the rows the extract may use; count the rows its rule selects, by source and consent status.
+
+    The counts cover every row that passes the extract's rating and tone rule, kept or not, so
+    they show how much of the purpose's audience consent covers.
+    """
+    import pandas as pd
+
     purpose = snapshot.purpose
     frame = frame.copy()
     frame["internal"] = [
@@ -173,11 +180,16 @@ def select_rows(
     if extract != "analytics":
         keep &= eligible["internal"]
 
-    refused = eligible[~keep & eligible["internal"]]
-    excluded = {str(status): int(count) for status, count in refused["consent_status"].value_counts().items()}
-    if not admits_platform:
-        excluded["public_platform"] = int((~eligible["internal"]).sum())
-    return eligible[keep].copy(), excluded
+    counted = eligible
+    if extract in PER_CUSTOMER_EXTRACTS:
+        # These lists have one row per customer, so their audience is counted in customers too.
+        internal = eligible[eligible["internal"]].drop_duplicates("customer_id")
+        counted = pd.concat([internal, eligible[~eligible["internal"]]])
+    status = counted["consent_status"].where(counted["internal"], "public_platform")
+    eligible_by_source: dict[str, dict[str, int]] = {}
+    for (source, state), count in counted.groupby([counted["source"], status]).size().items():
+        eligible_by_source.setdefault(str(source), {})[str(state)] = int(count)
+    return eligible[keep].copy(), eligible_by_source
 
 
 # -- shaping ---------------------------------------------------------------------------------
@@ -290,7 +302,7 @@ def extract_rules(extract: str, purpose: Purpose, catalog: PurposeCatalog, snaps
         allowed_sources=catalog.internal_sources if internal_only else None,
         max_rating=RECONTACT_MAX_RATING if extract == "recontact" else None,
         min_rating=AMBASSADOR_RATING if extract == "ambassadors" else None,
-        unique_customer=extract in ("recontact", "ambassadors"),
+        unique_customer=extract in PER_CUSTOMER_EXTRACTS,
         scan_identifiers=extract == "analytics",
         check_tone=extract == "ambassadors",
     )
@@ -344,7 +356,7 @@ def build_extract(
     with store.engine.connect() as conn:
         candidates = load_candidates(conn)
         snapshot = consent_snapshot(conn, purpose, as_of)
-    selected, excluded = select_rows(extract, candidates, snapshot, catalog)
+    selected, eligible_by_source = select_rows(extract, candidates, snapshot, catalog)
     shaped = shape_rows(extract, store, selected)
 
     # Re-derive consent from the ledger, so a withdrawal loaded since the selection still fails.
@@ -364,7 +376,7 @@ def build_extract(
         run_name=run_id,
         language=language,
     )
-    result = ExtractResult(extract, purpose.name, None, 0, coverage, excluded, withdrawals)
+    result = ExtractResult(extract, purpose.name, None, 0, coverage, eligible_by_source, withdrawals)
     _record_check(store, result, run_id)
 
     if not coverage.success:
@@ -401,7 +413,7 @@ def _record_check(store: Store, result: ExtractResult, run_id: str) -> None:
     details = {
         "by_source": coverage.by_source,
         "by_consent_source": coverage.by_consent_source,
-        "excluded_by_consent": result.excluded_by_consent,
+        "eligible_by_source": result.eligible_by_source,
         "withdrawals_applied": result.withdrawals_applied,
         "failed_expectations": coverage.failed_expectations,
         "sample_violation_ids": coverage.sample_violation_ids,
