@@ -39,12 +39,14 @@ def ingest_files(ctx: RunContext, settings: Settings | None = None) -> dict[str,
     return details
 
 
-def plan_masking(ctx: RunContext, partition_size: int, settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Split the reviews waiting to be masked into id-range partitions."""
+def plan_masking(
+    ctx: RunContext, partition_size: int, max_partitions: int | None = None, settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    """Split the reviews waiting to be masked into id-range partitions, at most `max_partitions`."""
     from governance.masking import plan_partitions
 
     store = open_store(settings)
-    partitions = [partition.as_dict() for partition in plan_partitions(store, partition_size)]
+    partitions = [partition.as_dict() for partition in plan_partitions(store, partition_size, max_partitions)]
     log.info("Planned %d masking partitions", len(partitions))
     return partitions
 
