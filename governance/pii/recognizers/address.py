@@ -27,7 +27,7 @@ _STREET_NAME = rf"{_WORD}(?:[ ]{{1,2}}{_WORD}){{0,5}}?"
 # by a hyphen (`Saint-Malo`, `Sainte Maurice-la-Forêt`, `Le Rouxdan`), or after Saint/Le/La.
 _TOWN_WORD = r"[^\W\d_][\w'’]*(?:-[\w'’]+)*"
 _TOWN = (
-    rf"(?:(?:[Ss]aint|[Ss]ainte|[Ss]t|[Ss]te|[Ll]e|[Ll]a|[Ll]es|[Ll]')[ -]?)?{_TOWN_WORD}"
+    rf"(?:(?:[Ss]ainte|[Ss]aint|[Ss]te|[Ss]t|[Ll]es|[Ll]e|[Ll]a)[ -]|[Ll]['’])?{_TOWN_WORD}"
     r"(?:[ ](?:[A-ZÀ-Ý][\w'’]*(?:-[\w'’]+)*|CEDEX|Cedex|cedex)(?:[ ]\d{1,2})?){0,2}"
 )
 _POSTCODE = r"(?:\d{5}|\d{2}[ ]\d{3})"

@@ -4,9 +4,9 @@ import phonenumbers
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer
 
-# Between two digits of a phone number: at most two separators among space, dot and dash, so
-# that `06 12 34 56 78`, `06.12.34.56.78`, `0 6 1 2 …` and `01 - 53 - 13` all match.
-_PHONE_GAP = r"[ \u00a0\u202f.\-]{0,2}"
+# Between two digits of a phone number: at most three separators among space, dot and dash, so
+# that `06 12 34 56 78`, `06.12.34.56.78`, `0 6 1 2 …` and `0 1 - 6 4 - 7 7` all match.
+_PHONE_GAP = r"[ \u00a0\u202f.\-]{0,3}"
 
 
 class PhoneNumberRecognizer(PatternRecognizer):
