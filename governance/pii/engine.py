@@ -25,7 +25,12 @@ from governance.pii.analyzer import (
 from governance.pii.config import SUPPORTED_LANGUAGES, Operator, PiiConfig
 from governance.pii.conflicts import expand_to_word_boundaries, resolve_overlaps
 from governance.pii.operators import Replacer, apply_operator, make_encryptor, make_pseudonymizer, tag
-from governance.pii.recognizers.person import STOP_WORDS, SURNAME_PARTICLES, NameLexicon
+from governance.pii.recognizers.person import (
+    STOP_WORDS,
+    SURNAME_PARTICLES,
+    TITLE_PATTERN,
+    NameLexicon,
+)
 from governance.pii.text_view import TextView, make_view, split_into_chunks
 from governance.pii.types import Detection, MaskResult
 
@@ -99,12 +104,14 @@ class PiiEngine:
         ``ValueError`` when a configured entity has no recognizer or the operator has no key.
         """
         self.config.check_operator_key()
+        # Checked with the bundled lexicon first, so that a bad entity list fails before the
+        # model takes seconds to load.
+        check_entities_registered(self.config, build_registry(SUPPORTED_LANGUAGES))
         nlp = load_spacy_pipeline(self.config.spacy_model)
         self._lexicon = read_name_lexicon(nlp)
         self._nlp = keep_only_ner(nlp)
 
         registry = build_registry(SUPPORTED_LANGUAGES, self._lexicon)
-        check_entities_registered(self.config, registry)
         wanted = set(self.config.entities)
         for language in SUPPORTED_LANGUAGES:
             self._recognizers[language] = [
@@ -220,6 +227,10 @@ class PiiEngine:
                 if entity.label_ not in SPACY_PERSON_LABELS:
                     continue
                 start, end = _strip_non_word(text, entity.start_char, entity.end_char)
+                title = TITLE_PATTERN.match(text, start, end)
+                if title is not None:
+                    # `M. Dupont`: the title stays readable, like in the rule-based spans.
+                    start = title.end()
                 if start < end and self._is_plausible_name(text, start, end):
                     found.append((start, end, "PERSON", NER_PERSON_SCORE))
 

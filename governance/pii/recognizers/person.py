@@ -38,7 +38,7 @@ STOP_WORDS = frozenset(FRENCHSTOP_WORDS) | frozenset(ENGLISHSTOP_WORDS)
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
-_TITLE = re.compile(
+TITLE_PATTERN = re.compile(
     r"(?<![\w.])(?:M\.|MM\.|Mr\.?|Mrs\.?|Ms\.?|Mme\.?|Mmes|Mlle\.?|Mlles|Dr\.?|Pr\.?|Me|"
     r"[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|[Dd]octeur|[Pp]rofesseur|[Mm]a[iî]tre|[Mm]iss|"
     r"MONSIEUR|MADAME|MADEMOISELLE|DOCTEUR)[ \u00a0]+"
@@ -203,7 +203,7 @@ class PersonRuleRecognizer(EntityRecognizer):
         a lower-case one only when it is not.
         """
         spans = []
-        for match in _TITLE.finditer(text):
+        for match in TITLE_PATTERN.finditer(text):
             index = starts.get(match.end())
             if index is None:
                 continue
@@ -329,6 +329,10 @@ class PersonRuleRecognizer(EntityRecognizer):
         if token.is_upper:
             return not self._is_stop_word(token)
         if self._is_stop_word(token):
+            return False
+        if before and token.is_lower and not first_name.is_lower:
+            # `server Rebecca`: a lower-case word before a capitalised first name is rarely
+            # its surname, and English words are missing from the common-word list.
             return False
         common = self.lexicon.is_common_word(token.text) and not self.lexicon.is_first_name(token.text)
         if not common:
