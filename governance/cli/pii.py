@@ -1,7 +1,6 @@
 """``review-gov pii``: detect and mask personal data in JSONL files, and score the detection."""
 
 import json
-import logging
 import math
 import platform
 import sys
@@ -15,7 +14,6 @@ from rich.table import Table
 app = typer.Typer(help="Detect, mask and evaluate personal data in review texts.", no_args_is_help=True)
 # Wide enough for the evaluation table when the output is a file or a pipe.
 console = Console(width=140)
-logger = logging.getLogger(__name__)
 
 OperatorOption = Annotated[
     str,
@@ -28,8 +26,12 @@ OperatorOption = Annotated[
 
 @app.command()
 def detect(
-    input: Annotated[Path, typer.Option("--input", help='JSONL file of {"id", "text", "language"?} lines')],
-    output: Annotated[Path, typer.Option("--output", help="JSONL file to write, one line per input line")],
+    input_path: Annotated[
+        Path, typer.Option("--input", help='JSONL file of {"id", "text", "language"?} lines')
+    ],
+    output_path: Annotated[
+        Path, typer.Option("--output", help="JSONL file to write, one line per input line")
+    ],
     operator: OperatorOption = "tag",
     batch_size: Annotated[int, typer.Option(help="Texts per spaCy batch")] = 64,
     threshold: Annotated[float, typer.Option(help="Minimum detection score, 0 to 1")] = 0.5,
@@ -40,9 +42,9 @@ def detect(
     config = PiiConfig.from_env(operator=operator, batch_size=batch_size, score_threshold=threshold)
     engine = PiiEngine(config).load()
 
-    records = _read_input(input)
+    records = _read_input(input_path)
     count = 0
-    with output.open("w", encoding="utf-8") as sink:
+    with output_path.open("w", encoding="utf-8") as sink:
         for start in range(0, len(records), batch_size * 16):
             batch = records[start : start + batch_size * 16]
             results = engine.mask_batch(
@@ -64,7 +66,7 @@ def detect(
                 }
                 sink.write(json.dumps(line, ensure_ascii=False) + "\n")
                 count += 1
-    console.print(f"wrote {count} records to {output}", highlight=False)
+    console.print(f"wrote {count} records to {output_path}", highlight=False)
 
 
 def _read_input(path: Path) -> list[dict]:

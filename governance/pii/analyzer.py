@@ -58,7 +58,7 @@ def read_name_lexicon(nlp: spacy.Language) -> NameLexicon:
     """Build the name lexicon, taking common words from the pipeline's stop words and lemmatizer.
 
     The French pipelines ship lemmatizer tables: adjective, adverb and verb lemmas, inflection
-    exceptions, and a table of inflected forms. Their noun list also holds many proper nouns
+    exceptions, and a table of inflected forms. Their noun list also contains many proper nouns
     (``julie``, ``hogan``), so a noun counts as common only when its plural is a known form.
     A pipeline without these tables gives only its stop words. English stop words are always
     added, because English reviews go through the same pipeline.

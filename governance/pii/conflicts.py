@@ -59,10 +59,10 @@ def resolve_overlaps(text: str, candidates: list[Detection]) -> list[Detection]:
             item.start,
         ),
     )
-    taken: list[tuple[int, int]] = []
+    covered_spans: list[tuple[int, int]] = []
     accepted: list[Detection] = []
     for candidate in ranked:
-        for piece_start, piece_end in _subtract(candidate.start, candidate.end, taken):
+        for piece_start, piece_end in _subtract(candidate.start, candidate.end, covered_spans):
             # A piece left over by a cut keeps no whitespace at its edges.
             while piece_start < piece_end and text[piece_start].isspace():
                 piece_start += 1
@@ -71,22 +71,22 @@ def resolve_overlaps(text: str, candidates: list[Detection]) -> list[Detection]:
             if not any(_is_word_character(character) for character in text[piece_start:piece_end]):
                 continue
             accepted.append(Detection(piece_start, piece_end, candidate.entity_type, candidate.score))
-            taken.append((piece_start, piece_end))
+            covered_spans.append((piece_start, piece_end))
     return _merge_touching(text, sorted(accepted, key=lambda item: item.start))
 
 
-def _subtract(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _subtract(start: int, end: int, covered_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     pieces = [(start, end)]
-    for taken_start, taken_end in taken:
+    for covered_start, covered_end in covered_spans:
         next_pieces: list[tuple[int, int]] = []
         for piece_start, piece_end in pieces:
-            if taken_end <= piece_start or taken_start >= piece_end:
+            if covered_end <= piece_start or covered_start >= piece_end:
                 next_pieces.append((piece_start, piece_end))
                 continue
-            if piece_start < taken_start:
-                next_pieces.append((piece_start, taken_start))
-            if taken_end < piece_end:
-                next_pieces.append((taken_end, piece_end))
+            if piece_start < covered_start:
+                next_pieces.append((piece_start, covered_start))
+            if covered_end < piece_end:
+                next_pieces.append((covered_end, piece_end))
         pieces = next_pieces
     return pieces
 

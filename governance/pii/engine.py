@@ -31,7 +31,7 @@ from governance.pii.recognizers.person import (
     TITLE_PATTERN,
     NameLexicon,
 )
-from governance.pii.text_view import TextView, make_view, split_into_chunks
+from governance.pii.text_view import make_view, split_into_chunks
 from governance.pii.types import Detection, MaskResult
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class PiiEngine:
         return self._nlp is not None
 
     def load(self) -> "PiiEngine":
-        """Load the spaCy model, the recognizers and the language detector; return ``self``.
+        """Load the spaCy model, the recognizers and the language detector, and return ``self``.
 
         Raises ``SpacyModelNotInstalledError`` when the model package is missing, and
         ``ValueError`` when a configured entity has no recognizer or the operator has no key.
@@ -112,13 +112,13 @@ class PiiEngine:
         self._nlp = keep_only_ner(nlp)
 
         registry = build_registry(SUPPORTED_LANGUAGES, self._lexicon)
-        wanted = set(self.config.entities)
+        requested_entities = set(self.config.entities)
         for language in SUPPORTED_LANGUAGES:
             self._recognizers[language] = [
                 recognizer
                 for recognizer in registry.recognizers
                 if recognizer.supported_language == language
-                and wanted.intersection(recognizer.supported_entities)
+                and requested_entities.intersection(recognizer.supported_entities)
             ]
         for recognizers in self._recognizers.values():
             for recognizer in recognizers:
@@ -142,7 +142,7 @@ class PiiEngine:
     # -- language ------------------------------------------------------------------------
 
     def detect_language(self, text: str) -> str:
-        """Return ``"fr"`` or ``"en"``; a text whose language is unclear is taken as French."""
+        """Return ``"fr"`` or ``"en"``. A text whose language is unclear is taken as French."""
         self._require_loaded()
         language = self._language_detector.detect_language_of(text)
         return _LINGUA_LANGUAGES.get(language, FALLBACK_LANGUAGE)
@@ -245,12 +245,12 @@ class PiiEngine:
         return found
 
     def _is_plausible_name(self, text: str, start: int, end: int) -> bool:
-        """Reject spaCy PER spans that a name cannot be.
+        """Return whether a spaCy PER span can be a name.
 
         The French model, also run on English text, tags capitalised verbs (`Remboursez-moi`),
         acronyms (`CB`), sentence openers (`Disappointing`) and phrases (`fried noodles`).
-        A kept span has only letters, spaces, hyphens, apostrophes and dots; every word is
-        capitalised except surname particles; it does not open with a stop word; and a single
+        A kept span has only letters, spaces, hyphens, apostrophes and dots. Every word is
+        capitalised except surname particles, and the first word is not a stop word. A single
         word must be a known first name when it starts a sentence or is CamelCase (`HelloFresh`).
         """
         value = text[start:end]
@@ -292,10 +292,11 @@ class PiiEngine:
         return resolve_overlaps(text, expanded)
 
     def _is_allowed(self, value: str, entity_type: str) -> bool:
-        """Whether the allow list keeps ``value`` readable.
+        """Return whether the allow list keeps ``value`` readable.
 
-        A name or an address that contains an allowed term as whole words (`J'adore Hello Fresh`
-        when `Hello Fresh` is allowed) is dropped entirely; other types need an exact match.
+        A name or an address that contains an allowed term as whole words is dropped entirely,
+        so `J'adore Hello Fresh` stays readable when `Hello Fresh` is allowed. Other types need
+        an exact match.
         """
         if self._allow_pattern is None:
             return False
@@ -362,5 +363,3 @@ def _strip_non_word(text: str, start: int, end: int) -> tuple[int, int]:
         end -= 1
     return start, end
 
-
-__all__ = ["PiiEngine", "TextView"]

@@ -30,14 +30,19 @@ def test_email_three_in_a_row_all_replaced(engine):
     assert result.masked_text == "<EMAIL_ADDRESS> <EMAIL_ADDRESS> <EMAIL_ADDRESS>"
 
 
-@pytest.mark.parametrize("name", ["CLAIRE DUMONT", "claire dumont", "Claire Dumont"])
+NAME_CASES = pytest.mark.parametrize(
+    "name", ["CLAIRE DUMONT", "claire dumont", "Claire Dumont"], ids=["upper", "lower", "title"]
+)
+
+
+@NAME_CASES
 def test_name_any_case_alone(engine, name):
     detections = engine.detect(name, "fr")
     assert masked_values(name, detections) == [name]
     assert detections[0].entity_type == "PERSON"
 
 
-@pytest.mark.parametrize("name", ["CLAIRE DUMONT", "claire dumont", "Claire Dumont"])
+@NAME_CASES
 def test_name_any_case_in_sentence(engine, name):
     text = f"Colis remis à {name} hier soir."
     result = engine.mask(text, "fr")

@@ -34,6 +34,14 @@ def test_phone_north_american_forms(engine, phone):
     assert masked_values(text, detections) == [phone]
 
 
+def test_span_widened_to_whole_digit_run():
+    from governance.pii.conflicts import expand_to_word_boundaries
+
+    text = "Référence 0612345678901234 à suivre"
+    assert expand_to_word_boundaries(text, 10, 20) == (10, 26)
+    assert expand_to_word_boundaries(text, 10, 26) == (10, 26)
+
+
 def test_phone_inside_longer_digit_run_not_half_masked(engine):
     text = "Référence colis 0612345678901234 à suivre"
     result = engine.mask(text, "fr")
@@ -147,6 +155,7 @@ def test_policy_town_brand_price_date_readable(engine):
         ("Tout était parfait.\nCordialement, Marcel L.", "Marcel L."),
         ("Our server Rebecca was great.", "Rebecca"),
     ],
+    ids=["title", "title-lower", "upper-surname-first", "surname-comma", "thanks", "signature", "english-role"],
 )
 def test_name_forms(engine, text, name):
     detections = engine.detect(text, None)

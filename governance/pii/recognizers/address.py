@@ -62,7 +62,7 @@ class StreetAddressRecognizer(PatternRecognizer):
             context=self.CONTEXT,
             supported_language=supported_language,
             name=f"StreetAddressRecognizer_{supported_language}",
-            # Case-sensitive except where a group says (?i:…): the town stops at the first
+            # Case-sensitive except inside (?i:…) groups, so that the town stops at the first
             # word that is not capitalised.
             global_regex_flags=regex.MULTILINE | regex.DOTALL,
         )

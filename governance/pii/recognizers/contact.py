@@ -15,7 +15,7 @@ class PhoneNumberRecognizer(PatternRecognizer):
     French national numbers (`06 12 34 56 78`, `0612345678`, dots, dashes), French international
     forms (`+33 6 …`, `+33 (0)6 …`, `0033 6 …`), other international numbers (`+1 …`, `+44 …`)
     and North American numbers (`(526) 057-4793`, `829-994-6545`). A candidate is kept only when
-    ``phonenumbers`` says that its digit count is possible for its country.
+    ``phonenumbers`` reports that its digit count is possible for its country.
     """
 
     PATTERNS = [

@@ -78,7 +78,7 @@ class NameLexicon:
     """Known first names and common words, all case-folded.
 
     ``inflected_forms`` is any container of inflected word forms, such as the spaCy lemmatizer's
-    ``lemma_lookup`` table, which answers ``in`` without listing its strings.
+    ``lemma_lookup`` table, which supports ``in`` but cannot list its strings.
     """
 
     first_names: frozenset[str]
@@ -111,7 +111,7 @@ class NameLexicon:
         return folded == _strip_accents(folded) and folded in self._unaccented_first_names
 
     def is_first_name(self, word: str) -> bool:
-        """Whether ``word`` is a known first name; a compound (`Marie-Léa`) needs its first part known."""
+        """Return whether ``word`` is a known first name. A compound (`Marie-Léa`) needs its first part known."""
         folded = word.casefold()
         if self._is_known_name(folded):
             return True
@@ -119,8 +119,8 @@ class NameLexicon:
         return head != folded and len(head) > 2 and self._is_known_name(head)
 
     def is_common_word(self, word: str) -> bool:
-        """Whether ``word`` is a common word; a compound (`Compte-rendu`, `J'adore`) when all its
-        parts are. One-letter parts (`j'`, `l'`) count as common."""
+        """Return whether ``word`` is a common word. A compound (`Compte-rendu`, `J'adore`) is common
+        when all its parts are, and one-letter parts (`j'`, `l'`) count as common."""
         folded = word.casefold()
         if folded in self.common_words or folded in self.inflected_forms:
             return True
@@ -197,7 +197,7 @@ class PersonRuleRecognizer(EntityRecognizer):
     # -- rules ---------------------------------------------------------------------------
 
     def _after_title(self, text, tokens, starts):
-        """`M. Dupont`, `Mme VERDIER`, `Mme martin`, `Dr ben barka`: any case after a title.
+        """Find names in any case after a title: `M. Dupont`, `Mme VERDIER`, `Dr ben barka`.
 
         A capitalised word after a title is taken even when it is a common word (`Mme Modeste`);
         a lower-case one only when it is not.
@@ -222,7 +222,7 @@ class PersonRuleRecognizer(EntityRecognizer):
         return spans
 
     def _after_trigger(self, text, tokens, starts):
-        """`merci à Julie`, `la conseillère Marie Dupont`, `-- Marcel L.`, `Ask for Rick`."""
+        """Find names after a trigger: `merci à Julie`, `la conseillère Marie Dupont`, `-- Marcel L.`."""
         spans = []
         for pattern, strong in ((_STRONG_TRIGGER, True), (_WEAK_TRIGGER, False)):
             for match in pattern.finditer(text):
@@ -249,7 +249,7 @@ class PersonRuleRecognizer(EntityRecognizer):
         return spans
 
     def _around_first_names(self, text, tokens):
-        """A known first name with its surname on either side, or alone when capitalised."""
+        """Find a known first name with its surname on either side, or alone when capitalised."""
         spans = []
         lexicon = self.lexicon
         for index, token in enumerate(tokens):
@@ -281,8 +281,8 @@ class PersonRuleRecognizer(EntityRecognizer):
         return spans
 
     def _at_line_start(self, text, tokens):
-        """Two or three capitalised name words opening a line, or one name word alone on the
-        last line, as a signature often is."""
+        """Find two or three capitalised name words opening a line, or one name word alone on
+        the last line, as a signature often is."""
         spans = []
         for index, token in enumerate(tokens):
             line_start = token.start == 0 or text[token.start - 1] == "\n"
@@ -311,14 +311,14 @@ class PersonRuleRecognizer(EntityRecognizer):
     # -- word tests ----------------------------------------------------------------------
 
     def _is_name_word(self, token: _Token) -> bool:
-        """A word that may be part of a name: a known first name, or neither a stop word nor
-        common. CamelCase words (`HelloFresh`) are brands, not names."""
+        """Return whether ``token`` may be part of a name: a known first name, or a word that is
+        neither a stop word nor common. CamelCase words (`HelloFresh`) are brands, not names."""
         if len(token.text) < 2 or token.is_camel_case:
             return False
         return self.lexicon.is_first_name(token.text) or not self.lexicon.is_common_word(token.text)
 
     def _is_surname(self, token: _Token, first_name: _Token, before: bool = False) -> bool:
-        """Whether ``token`` next to ``first_name`` reads as its surname.
+        """Return whether ``token`` next to ``first_name`` reads as its surname.
 
         Capitals mark a surname even when it is also a common word (`JEUNESSE Benjamin`). A
         lower-case or capitalised word must not be a common word, unless the first name itself
