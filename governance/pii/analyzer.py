@@ -155,6 +155,10 @@ def build_presidio_analyzer(config: PiiConfig) -> AnalyzerEngine:
 
     For callers that want Presidio's own API. :class:`~governance.pii.PiiEngine` does not use
     it: it runs the same recognizers on batches of parsed documents.
+
+    NOTE: results differ from PiiEngine's. Names come only from the rule recognizer (no spaCy
+    PER spans are registered), and overlapping spans such as a phone pattern inside a NIR are
+    returned as Presidio returns them, without PiiEngine's overlap resolution.
     """
     if not spacy.util.is_package(config.spacy_model):
         # Presidio's spaCy engine would try to download a missing model.
