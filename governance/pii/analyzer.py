@@ -122,7 +122,7 @@ def build_recognizers(language: str, lexicon: NameLexicon | None = None) -> list
 def build_registry(
     languages: tuple[str, ...] = SUPPORTED_LANGUAGES, lexicon: NameLexicon | None = None
 ) -> RecognizerRegistry:
-    """Return a Presidio registry holding this project's recognizers for ``languages``."""
+    """Return a Presidio registry containing this project's recognizers for ``languages``."""
     registry = RecognizerRegistry(supported_languages=list(languages))
     for language in languages:
         for recognizer in build_recognizers(language, lexicon):
