@@ -59,9 +59,9 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
 
     started_at = datetime.now(UTC)
     store = open_store(settings)
-    engine = PiiEngine(PiiConfig())
-    engine.load()
     operator = os.environ.get("REVIEW_GOV_MASK_OPERATOR", "tag")
+    engine = PiiEngine(PiiConfig.from_env(operator=operator))
+    engine.load()
     counts = mask(store, engine, Partition(**partition), operator=operator)
     details = {"partition": partition, "operator": operator, **counts.as_dict()}
     ctx.journal(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.pii import PiiConfig, PiiEngine
+from governance.pii import PiiEngine
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -13,9 +13,10 @@ ENCRYPTION_KEY = bytes(range(32))
 
 
 @pytest.fixture(scope="session")
-def engine() -> PiiEngine:
-    config = PiiConfig(pseudonym_key=PSEUDONYM_KEY, encryption_key=ENCRYPTION_KEY)
-    return PiiEngine(config).load()
+def engine(pii_engine: PiiEngine) -> PiiEngine:
+    """The session's loaded engine, whose keys are PSEUDONYM_KEY and ENCRYPTION_KEY."""
+    assert pii_engine.config.pseudonym_key == PSEUDONYM_KEY
+    return pii_engine
 
 
 def masked_values(text: str, detections) -> list[str]:

@@ -1,5 +1,6 @@
 """Masking operators: keyed pseudonyms, reversible encryption and key errors."""
 
+import base64
 import re
 
 import pytest
@@ -65,11 +66,17 @@ def test_encrypt_missing_key_names_env():
 
 
 def test_config_from_env_reads_keys(monkeypatch):
-    monkeypatch.setenv(PSEUDONYM_KEY_ENV, "a-pseudonym-key-of-32-characters")
-    monkeypatch.setenv(ENCRYPTION_KEY_ENV, "00" * 32)
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, base64.b64encode(b"p" * 32).decode())
+    monkeypatch.setenv(ENCRYPTION_KEY_ENV, base64.b64encode(bytes(32)).decode())
     config = PiiConfig.from_env(operator="encrypt")
-    assert config.pseudonym_key == b"a-pseudonym-key-of-32-characters"
+    assert config.pseudonym_key == b"p" * 32
     assert config.encryption_key == bytes(32)
+
+
+def test_config_from_env_rejects_bad_key(monkeypatch):
+    monkeypatch.setenv(ENCRYPTION_KEY_ENV, "not base64!")
+    with pytest.raises(ValueError, match=ENCRYPTION_KEY_ENV):
+        PiiConfig.from_env(operator="encrypt")
 
 
 def test_config_repr_hides_keys():
