@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Container, Iterator
+from collections.abc import Collection, Container, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
+from governance.sources.base import Connector, FileOptions, PullContext, PullState, SourceKind
 from governance.sources.parsing import parse_date
-from governance.sources.records import PURPOSES, ConsentRecord, CustomerRecord, Rejected
+from governance.sources.records import ConsentRecord, CustomerRecord, Rejected
 from governance.sources.trustpilot_csv import _reason
 
 CUSTOMERS_SOURCE = "crm_customers"
@@ -30,82 +32,118 @@ def _rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, str]
             yield f"{path.name}:line {reader.line_num}", row, raw
 
 
+CUSTOMER_COLUMNS = ["customer_id", "first_name", "last_name", "email", "phone", "postal_address",
+                    "created_at", "last_contact_at", "channel"]
+CONSENT_COLUMNS = ["consent_id", "customer_id", "purpose", "granted_at", "withdrawn_at", "source",
+                   "policy_version"]
+
+
+def customer_from_row(row: Mapping[str, str]) -> CustomerRecord:
+    """Build a customer from a row of text values; raise ValueError when a value is invalid."""
+    return CustomerRecord(
+        customer_id=row["customer_id"].strip(),
+        first_name=row["first_name"] or None,
+        last_name=row["last_name"] or None,
+        email=row["email"] or None,
+        phone=row["phone"] or None,
+        postal_address=row["postal_address"] or None,
+        created_at=parse_date(row["created_at"]),
+        last_contact_at=parse_date(row["last_contact_at"]),
+        channel=row["channel"] or None,
+    )
+
+
 def read_customers(path: Path) -> Iterator[CustomerRecord | Rejected]:
-    required = ["customer_id", "first_name", "last_name", "email", "phone", "postal_address",
-                "created_at", "last_contact_at", "channel"]
-    for ref, row, raw in _rows(path, required):
+    for ref, row, raw in _rows(path, CUSTOMER_COLUMNS):
         try:
-            yield CustomerRecord(
-                customer_id=row["customer_id"].strip(),
-                first_name=row["first_name"] or None,
-                last_name=row["last_name"] or None,
-                email=row["email"] or None,
-                phone=row["phone"] or None,
-                postal_address=row["postal_address"] or None,
-                created_at=parse_date(row["created_at"]),
-                last_contact_at=parse_date(row["last_contact_at"]),
-                channel=row["channel"] or None,
-            )
+            yield customer_from_row(row)
         except ValueError as error:
             yield Rejected(CUSTOMERS_SOURCE, ref, _reason(error), raw, customer_id=row.get("customer_id"))
+
+
+def consent_from_row(
+    row: Mapping[str, str],
+    known_customers: Container[str],
+    *,
+    purposes: Collection[str] | None = None,
+    loaded_at: datetime | None = None,
+) -> ConsentRecord:
+    """Build a consent from a row of text values; raise ValueError naming what is invalid.
+
+    `purposes` are the declared purpose names (default: the configured purposes file), and
+    `loaded_at` (default: now) the time after which no consent event can have happened yet.
+    """
+    if purposes is None:
+        from governance.consent.purposes import current_purposes
+
+        purposes = current_purposes().names()
+    customer_id = row["customer_id"].strip()
+    purpose = row["purpose"].strip()
+    if customer_id not in known_customers:
+        raise ValueError(f"unknown customer id {customer_id!r}")
+    if purpose not in purposes:
+        raise ValueError(f"unknown purpose {purpose!r}; expected one of {', '.join(purposes)}")
+    granted_at = parse_date(row["granted_at"])
+    withdrawn_at = parse_date(row["withdrawn_at"]) if row["withdrawn_at"].strip() else None
+    if withdrawn_at is not None and withdrawn_at < granted_at:
+        raise ValueError("withdrawal is dated before its grant")
+    latest_possible = (loaded_at or datetime.now(UTC)) + FUTURE_DATE_TOLERANCE
+    if max(granted_at, withdrawn_at or granted_at) > latest_possible:
+        raise ValueError(f"consent dated in the future: after the load time {latest_possible.date().isoformat()}")
+    return ConsentRecord(
+        consent_id=row["consent_id"].strip(),
+        customer_id=customer_id,
+        purpose=purpose,
+        granted_at=granted_at,
+        withdrawn_at=withdrawn_at,
+        source=row["source"] or None,
+        policy_version=row["policy_version"] or None,
+        proof_ref=row.get("privacy_policy_url") or None,
+    )
 
 
 def read_consents(
     path: Path,
     known_customers: Container[str],
-    purposes: Collection[str] = PURPOSES,
+    purposes: Collection[str] | None = None,
     *,
     loaded_at: datetime | None = None,
 ) -> Iterator[ConsentRecord | Rejected]:
-    """Read consent rows; reject unknown customers and purposes, impossible or contradictory dates.
-
-    `purposes` are the declared purpose names; `loaded_at` (default: now) is the time after which
-    an event cannot have happened yet.
-    """
-    required = ["consent_id", "customer_id", "purpose", "granted_at", "withdrawn_at", "source",
-                "policy_version"]
-    latest_possible = (loaded_at or datetime.now(UTC)) + FUTURE_DATE_TOLERANCE
+    """Read consent rows; reject duplicate ids and every row `consent_from_row` finds invalid."""
     seen_ids: set[str] = set()
-    for ref, row, raw in _rows(path, required):
+    for ref, row, raw in _rows(path, CONSENT_COLUMNS):
+        customer_id = row["customer_id"].strip() or None
         consent_id = row["consent_id"].strip()
-        customer_id = row["customer_id"].strip()
-        purpose = row["purpose"].strip()
-
-        def reject(reason: str) -> Rejected:
-            return Rejected(CONSENTS_SOURCE, ref, reason, raw, customer_id=customer_id or None)
-
         if consent_id in seen_ids:
-            yield reject(f"duplicate consent id {consent_id!r} in the same export")
+            reason = f"duplicate consent id {consent_id!r} in the same export"
+            yield Rejected(CONSENTS_SOURCE, ref, reason, raw, customer_id=customer_id)
             continue
         seen_ids.add(consent_id)
-        if customer_id not in known_customers:
-            yield reject(f"unknown customer id {customer_id!r}")
-            continue
-        if purpose not in purposes:
-            yield reject(f"unknown purpose {purpose!r}; expected one of {', '.join(purposes)}")
-            continue
         try:
-            granted_at = parse_date(row["granted_at"])
-            withdrawn_at = parse_date(row["withdrawn_at"]) if row["withdrawn_at"].strip() else None
+            yield consent_from_row(row, known_customers, purposes=purposes, loaded_at=loaded_at)
         except ValueError as error:
-            yield reject(_reason(error))
-            continue
-        if withdrawn_at is not None and withdrawn_at < granted_at:
-            yield reject("withdrawal is dated before its grant")
-            continue
-        if max(granted_at, withdrawn_at or granted_at) > latest_possible:
-            yield reject(f"consent dated in the future: after the load time {latest_possible.date().isoformat()}")
-            continue
-        try:
-            yield ConsentRecord(
-                consent_id=consent_id,
-                customer_id=customer_id,
-                purpose=purpose,
-                granted_at=granted_at,
-                withdrawn_at=withdrawn_at,
-                source=row["source"] or None,
-                policy_version=row["policy_version"] or None,
-                proof_ref=row.get("privacy_policy_url") or None,
-            )
-        except ValueError as error:
-            yield reject(_reason(error))
+            yield Rejected(CONSENTS_SOURCE, ref, _reason(error), raw, customer_id=customer_id)
+
+
+class CustomersCsv(Connector):
+    """CRM customers from a CSV export."""
+
+    type_name: ClassVar[str] = "crm_customers_csv"
+    kind: ClassVar[SourceKind] = SourceKind.CUSTOMERS
+    Options = FileOptions
+
+    def records(self, ctx: PullContext, state: PullState) -> Iterator[CustomerRecord | Rejected]:
+        state.full_listing = False
+        return read_customers(self.options.resolve(ctx.input_dir))
+
+
+class ConsentsCsv(Connector):
+    """Consents of CRM customers from a CSV export; rows naming an unknown customer are rejected."""
+
+    type_name: ClassVar[str] = "crm_consents_csv"
+    kind: ClassVar[SourceKind] = SourceKind.CONSENTS
+    Options = FileOptions
+
+    def records(self, ctx: PullContext, state: PullState) -> Iterator[ConsentRecord | Rejected]:
+        state.full_listing = False
+        return read_consents(self.options.resolve(ctx.input_dir), ctx.subjects)
