@@ -80,7 +80,7 @@ def build_consent_extract(ctx: RunContext, extract: str, settings: Settings | No
     """Build one purpose-bound extract, validate it row by row, write it only if valid.
 
     The journal entry's activity is the extract's purpose, so the register groups processing by
-    purpose; its details name the extract and list the withdrawals the run applied.
+    purpose. Its details name the extract and list the withdrawals the run applied.
     """
     from governance.config import ConsentMode
     from governance.consent.extracts import ConsentViolationError, build_extract

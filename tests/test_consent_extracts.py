@@ -1,8 +1,8 @@
 """Purpose-bound extracts of the bundled sample data, on both backends.
 
-The bundled reviews are masked once per session by the real engine through `mask_partition`;
-each backend's store then gets the same ingest and a copy of those masked rows. The withdrawal
-test runs the `review_consent` DAG with Airflow's `dag.test()` in a child process, as the demo does.
+The bundled reviews are masked once per session by the real engine through `mask_partition`.
+Each backend's store then gets the same ingest and a copy of those masked rows. The withdrawal
+test runs the `review_consent` DAG with Airflow's `dag.test()`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import csv
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +20,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from conftest import EXAMPLES, PROJECT, _postgres_schema_url
+from tests.conftest import EXAMPLES, PROJECT, _postgres_schema_url
 from governance.config import Settings, read_key
 from governance.consent import extracts as extracts_module
 from governance.consent.extracts import (
@@ -46,13 +44,6 @@ pytestmark = pytest.mark.timeout(3600)
 
 def _new_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
-
-
-@pytest.fixture(scope="session")
-def pii_engine():  # type: ignore[no-untyped-def]
-    from governance.pii import PiiConfig, PiiEngine
-
-    return PiiEngine(PiiConfig()).load()
 
 
 @pytest.fixture(scope="session")
@@ -266,34 +257,12 @@ def test_failed_validation_writes_nothing(
 # -- withdrawal through the DAG ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An Airflow home with a migrated SQLite metadata database, for dag.test() in a child process."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-        env={**os.environ, **_airflow_env(home)}, check=True, capture_output=True,
-    )
-    return home
+def _run_consent_dag() -> None:
+    from airflow.dag_processing.dagbag import DagBag
 
-
-def _airflow_env(home: Path) -> dict[str, str]:
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "GX_ANALYTICS_ENABLED": "false",
-    }
-
-
-def _run_consent_dag(home: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, str(PROJECT / "scripts" / "demo.py"), "--run-dag", "review_consent"],
-        env={**os.environ, **_airflow_env(home)}, capture_output=True, text=True,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    bag = DagBag(dag_folder=str(PROJECT / "dags"))
+    run = bag.get_dag("review_consent").test()
+    assert str(run.state) == "success"
 
 
 def _withdraw_in_export(consents_csv: Path, consent_id: str, when: str) -> None:
@@ -309,8 +278,8 @@ def _withdraw_in_export(consents_csv: Path, consent_id: str, when: str) -> None:
         writer.writerows(rows)
 
 
-def test_withdrawal_leaves_publication(bundled_store: Store, bundled: Settings, airflow_home: Path) -> None:
-    _run_consent_dag(airflow_home)
+def test_withdrawal_leaves_publication(bundled_store: Store, bundled: Settings, airflow_db: Path) -> None:
+    _run_consent_dag()
     extracts_dir = bundled.data_dir / "extracts"
     publication = pd.read_parquet(extracts_dir / "publication.parquet")
 
@@ -335,7 +304,7 @@ def test_withdrawal_leaves_publication(bundled_store: Store, bundled: Settings, 
     _withdraw_in_export(bundled.input_dir / "internal" / "consents.csv", grants[customer], today)
     results = {item.source: item for item in ingest_exports(bundled_store, bundled.input_dir)}
     assert results["crm_consents"].inserted == 1
-    _run_consent_dag(airflow_home)
+    _run_consent_dag()
 
     publication = pd.read_parquet(extracts_dir / "publication.parquet")
     analytics = pd.read_parquet(extracts_dir / "analytics.parquet")

@@ -1,9 +1,9 @@
 """Extracts of the masked reviews, each bound to one purpose and validated row by row.
 
 - analytics (`review_collection`): no direct identifier. The customer is a keyed pseudonym
-  (HMAC-SHA256 under `REVIEW_GOV_PSEUDONYM_KEY`), stable across runs so that distinct customers
-  can be counted year over year; masked text, rating, month, source and language. Public platform
-  reviews enter under the purpose's `public_platform_basis`, with no pseudonym.
+  (HMAC-SHA256 under `REVIEW_GOV_PSEUDONYM_KEY`). It is stable across runs, so distinct customers
+  can be counted year over year. Other columns: masked text, rating, month, source and language.
+  Public platform reviews enter under the purpose's `public_platform_basis`, with no pseudonym.
 - publication (`review_publication`): reviews of customers with an active consent, the author
   shown as first name and initial, third parties masked in the text.
 - recontact (`recontact`): one row per customer with a review rated 2 or less and an active
@@ -73,7 +73,7 @@ class ConsentViolationError(RuntimeError):
 
 @dataclass
 class ExtractResult:
-    """Where an extract went, how its validation ended, and the consent of the rows its rule selects."""
+    """The outcome of one extract build: its file, its validation, and the consent of its audience."""
 
     extract: str
     purpose: str

@@ -1,9 +1,10 @@
 """Consent coverage of an extract, validated record by record with Great Expectations.
 
-Every row of an extract is classified against the consent ledger at the time of the extract:
-compliant (active consent for the extract's purpose, or a public platform review admitted under the
-purpose's declared lawful basis), violation (consent withdrawn, expired or absent for that purpose)
-or gap (no consent data at all). Gaps are never counted as allowed.
+Every row of an extract is classified against the consent ledger at the time of the extract.
+A row is compliant when it has an active consent for the extract's purpose, or when it is a public
+platform review admitted under the purpose's declared lawful basis. It is a violation when that
+consent is withdrawn, expired or absent, and a gap when there is no consent data at all. Gaps are
+never counted as allowed.
 
 The extract's rows and their check columns (prefixed `check_`) form one Great Expectations batch.
 The suite asserts that every row is compliant, overall and per source, that no withdrawn customer
@@ -77,7 +78,7 @@ class CoverageResult:
 
 @dataclass(frozen=True)
 class ExtractRules:
-    """What the suite of one extract checks besides consent coverage."""
+    """The checks of one extract's suite besides consent coverage."""
 
     extract: str
     purpose: str
@@ -294,7 +295,7 @@ def file_context(data_dir: Path):  # type: ignore[no-untyped-def]
 
     context = gx.get_context(mode="file", project_root_dir=str(data_dir))
     progress = context.variables.progress_bars
-    # A freshly created context holds a ProgressBarsConfig, one read back from its YAML a dict.
+    # A freshly created context returns a ProgressBarsConfig, but one read back from YAML a dict.
     progress_on = progress.get("globally") if isinstance(progress, dict) else getattr(progress, "globally", None)
     if context.variables.analytics_enabled is not False or progress_on is not False:
         context.variables.analytics_enabled = False

@@ -17,7 +17,7 @@ CUSTOMERS_SOURCE = "crm_customers"
 CONSENTS_SOURCE = "crm_consents"
 
 # Exports write consent dates as midnight UTC, so a consent given today east of UTC can be dated
-# tomorrow; past this margin an event dated after the load cannot be true.
+# tomorrow. Past this margin, an event dated after the load cannot be true.
 FUTURE_DATE_TOLERANCE = timedelta(days=1)
 
 
