@@ -251,7 +251,7 @@ def test_failed_validation_writes_nothing(
     assert docs.exists()
     pages = "".join(path.read_text(encoding="utf-8") for path in docs.parent.rglob("*.html"))
     assert "review_publication" in pages
-    assert "Source **survey**" in pages or "Source <strong>survey</strong>" in pages
+    assert "Source survey, finalité review_publication" in pages
 
 
 # -- withdrawal through the DAG ----------------------------------------------------------------

@@ -50,6 +50,7 @@ def _slice_inputs(target: Path, trustpilot_rows: int, survey_lines: int) -> None
     malformed = {18, 43, 109, 231, 401, 3001}  # unknown customer, 5/5, 31/02, empty, 9, duplicate
     kept = [line for number, line in enumerate(lines, 1) if number <= survey_lines or number in malformed]
     (target / "internal" / "survey_responses.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    shutil.copy(EXAMPLES / "reviews" / "amazon_fr_sample.tsv", target / "reviews" / "amazon_fr_sample.tsv")
     trustpilot = (EXAMPLES / "reviews" / "trustpilot_fr_export.csv").read_text(encoding="utf-8").splitlines()
     (target / "reviews" / "trustpilot_fr_export.csv").write_text(
         "\n".join(trustpilot[: trustpilot_rows + 1]) + "\n", encoding="utf-8"

@@ -98,17 +98,17 @@ _TEXTS = {
         "en": "The extract has exactly its declared columns and no other: {columns}.",
     },
     "coverage": {
-        "fr": "Chaque ligne repose sur un consentement actif pour la finalité **{purpose}** : "
+        "fr": "Chaque ligne repose sur un consentement actif pour la finalité {purpose} : "
               "{compliant} conformes, {violations} violations, {gaps} lacunes sur {checked} "
               "(couverture {pct} %). Une lacune n'est jamais comptée comme autorisée.",
-        "en": "Every row rests on an active consent for the purpose **{purpose}**: {compliant} "
+        "en": "Every row rests on an active consent for the purpose {purpose}: {compliant} "
               "compliant, {violations} violations, {gaps} gaps out of {checked} (coverage {pct} %). "
               "A gap is never counted as allowed.",
     },
     "coverage_source": {
-        "fr": "Source **{source}**, finalité {purpose} : {compliant} conformes sur {checked} "
+        "fr": "Source {source}, finalité {purpose} : {compliant} conformes sur {checked} "
               "(couverture {pct} %).",
-        "en": "Source **{source}**, purpose {purpose}: {compliant} compliant out of {checked} "
+        "en": "Source {source}, purpose {purpose}: {compliant} compliant out of {checked} "
               "(coverage {pct} %).",
     },
     "withdrawn": {
