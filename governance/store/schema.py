@@ -87,7 +87,7 @@ reviews = Table(
     Column("subject_id", String(64), ForeignKey("subject_keys.subject_id"), nullable=False),
     Column("rating", Float, nullable=True),
     Column("title_enc", LargeBinary),
-    Column("text_enc", LargeBinary, nullable=False),
+    Column("text_enc", LargeBinary, nullable=True, comment="NULL once anonymised by retention"),
     Column("author_enc", LargeBinary),
     Column("language", String(8)),
     Column("channel", String(32)),
