@@ -191,3 +191,21 @@ def _safe_name(run_id: str) -> str:
     """Return a run id usable as a file name."""
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in run_id)
 
+
+def list_pending_requests(ctx: RunContext, settings: Settings | None = None) -> list[str]:
+    """Return the ids of the data subject requests not yet completed, oldest due date first."""
+    from governance.dsr.requests import list_requests
+
+    store = open_store(settings)
+    ids = [request.request_id for request in list_requests(store, pending_only=True)]
+    log.info("%d data subject requests pending", len(ids))
+    return ids
+
+
+def execute_subject_request(ctx: RunContext, request_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Execute one data subject request; it journals its own categories and counts."""
+    from governance.dsr.execute import execute_request
+    from governance.retention.policies import load_retention_policies
+
+    settings = settings or Settings.from_env()
+    return execute_request(open_store(settings), request_id, settings, load_retention_policies(), ctx)

@@ -195,3 +195,23 @@ source_watermarks = Table(
     Column("cursor", Text, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+data_subject_requests = Table(
+    "data_subject_requests",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("request_type", String(20), nullable=False, comment="access, erasure or withdrawal"),
+    Column("customer_id", String(32), nullable=True, comment="NULL once the customer is erased"),
+    Column("subject_hash", String(64), nullable=False, comment="keyed hash of the customer id"),
+    Column("purpose", String(40), nullable=True, comment="withdrawal only; NULL means every purpose"),
+    Column("language", String(2), nullable=False, comment="language of the access export: fr or en"),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False, comment="one month after receipt (GDPR Art. 12(3))"),
+    Column("status", String(20), nullable=False, comment="received, in_progress, completed or rejected"),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("result", Text, nullable=True, comment="JSON of categories and counts, never values"),
+    Column("output_path", Text, nullable=True, comment="the access export file"),
+    Column("error", Text, nullable=True),
+)
+Index("ix_data_subject_requests_status", data_subject_requests.c.status)
