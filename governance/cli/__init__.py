@@ -9,13 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from governance.cli import dsr, retention
+from governance.cli import dsr, keys, retention
 from governance.config import Settings
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
 register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
 app.add_typer(register_app, name="register")
 app.add_typer(dsr.app, name="dsr")
+app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
 
 console = Console()
