@@ -24,7 +24,7 @@ DEFAULT_BATCH_SIZE = 1000
 
 @dataclass(frozen=True)
 class RotationResult:
-    """What a rotation did: key ids are non-secret fingerprints of the master keys."""
+    """Outcome of a rotation. Key ids are non-secret fingerprints of the master keys."""
 
     old_key_id: str
     new_key_id: str
@@ -85,8 +85,8 @@ def rotate_master_key(
 ) -> RotationResult:
     """Re-wrap every data key from the old master key to the new one, batch by batch.
 
-    Raises ValueError when both keys are the same and MasterKeyMismatchError when the old key did
-    not wrap the stored keys; in both cases nothing is written.
+    Raises ValueError when both keys are the same, and MasterKeyMismatchError when the old key did
+    not wrap the stored keys. In both cases nothing is written.
     """
     old, new = KeyWrapper(old_key), KeyWrapper(new_key)
     if old.key_id == new.key_id:

@@ -1,10 +1,10 @@
 """The access export: every piece of data held on one customer, in one JSON file, in French or English.
 
 It gathers the customer record, their reviews (raw and masked text), their consent events and the
-state derived from them, the quarantine rows that name them, the extract lines they appear in, the
-register entries about them and their earlier requests, plus the retention period of each category
-(GDPR Art. 15(1)(d)). Register entries are listed without their details, because one entry counts
-the records of many people.
+state derived from them, and the quarantine rows that name them. It adds the extract lines they
+appear in, the register entries about them, their earlier requests, and the retention period of
+each category (GDPR Art. 15(1)(d)). Register entries are listed without their details, because
+one entry counts the records of many people.
 """
 
 from __future__ import annotations

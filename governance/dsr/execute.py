@@ -215,8 +215,10 @@ def _latest_events(conn: Connection, customer_id: str) -> dict[str, Any]:
 def _append_withdrawal(conn: Connection, grant: Any, request: SubjectRequest) -> None:
     """Append a withdrawal event for the grant; the ledger is never updated in place."""
     event_id = f"{grant['consent_id']}:withdrawal"
-    taken = conn.execute(select(consent_events.c.event_id).where(consent_events.c.event_id == event_id)).first()
-    if taken is not None:
+    existing_event = conn.execute(
+        select(consent_events.c.event_id).where(consent_events.c.event_id == event_id)
+    ).first()
+    if existing_event is not None:
         event_id = f"{event_id}:{request.request_id}"
     conn.execute(
         insert(consent_events).values(

@@ -2,8 +2,8 @@
 
 The GDPR (Art. 12(3)) gives the controller one month from receipt to act on a request, so each
 request is due one calendar month after it was received. A request stores the customer id only
-until the customer is erased; the keyed hash of the id stays, so the record of what was done
-remains and names nobody.
+until the customer is erased. The keyed hash of the id stays, so the record of what was done
+remains without identifying the customer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ LANGUAGES = ("fr", "en")
 
 
 class RequestType(StrEnum):
-    """What the data subject asks for."""
+    """The kind of request a data subject files."""
 
     ACCESS = "access"
     ERASURE = "erasure"
@@ -36,7 +36,7 @@ class RequestType(StrEnum):
 
 
 class RequestStatus(StrEnum):
-    """Where a request stands; received and in_progress requests are pending."""
+    """The state of a request. Received and in_progress requests are pending."""
 
     RECEIVED = "received"
     IN_PROGRESS = "in_progress"

@@ -1,9 +1,9 @@
 """Enforcement of the retention policies: plan, apply in bounded batches, verify.
 
 For each policy, one query selects the items past their retention period as of a date (the run's
-logical date). The plan counts them and finds the oldest; apply takes them a batch at a time, each
+logical date). The plan counts them and finds the oldest. Apply takes them a batch at a time, each
 batch in one transaction, so a crash leaves every item either done or untouched and a re-run
-finishes the job; verify runs the same query again, which must find nothing.
+finishes the job. Verify runs the same query again, which must find nothing.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def due_extract_files(policy: RetentionPolicy, cutoff: datetime, extracts_dir: P
 
 @dataclass
 class PolicyPlan:
-    """What one policy would do: how many items are due and the start date of the oldest."""
+    """Dry-run result of one policy: the number of items due and the start date of the oldest."""
 
     policy: RetentionPolicy
     cutoff: datetime | None
@@ -208,7 +208,7 @@ def _apply_batch(
 
 @dataclass
 class RetentionCounts:
-    """What apply did so far, per policy and in total; counts only, never values."""
+    """Counts of the rows apply changed so far, per policy and in total, never values."""
 
     by_policy: dict[str, Counter[str]] = field(default_factory=dict)
 
@@ -222,8 +222,11 @@ class RetentionCounts:
         return dict(sorted(total.items()))
 
     def as_dict(self) -> dict[str, Any]:
+        totals = self.totals()
+        items = totals.pop("items", 0)
         return {
-            "deleted": self.totals(),
+            "items": items,
+            "deleted": totals,
             "policies": {name: dict(sorted(counts.items())) for name, counts in sorted(self.by_policy.items())},
         }
 

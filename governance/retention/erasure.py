@@ -31,8 +31,8 @@ from governance.store.schema import (
 
 log = logging.getLogger(__name__)
 
-# Anonymised reviews point at this subject, whose data key is created already destroyed: the rows
-# keep rating and masked text but no longer say whose they were.
+# Anonymised reviews point at this subject, whose data key is created already destroyed. The rows
+# keep rating and masked text but no longer link to a person.
 ANONYMISED_SUBJECT = "system:anonymised"
 REVIEW_SUBJECT_PREFIX = "review:"
 

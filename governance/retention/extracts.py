@@ -1,6 +1,6 @@
 """Find and remove a data subject's lines in the Parquet extracts under the extracts folder.
 
-This module knows nothing of the code that writes the extracts: it reads every `*.parquet` file
+This module does not depend on the code that writes the extracts. It reads every `*.parquet` file
 under the folder and matches three kinds of columns. `customer_id` holds customer ids, `review_id`
 holds review ids, and any column whose name contains `pseudonym` holds customer pseudonyms made by
 `customer_pseudonym()`. A file with none of these columns cannot name anybody and is left alone.
@@ -54,7 +54,7 @@ class SubjectMatcher:
         return self._pseudonyms
 
     def values_for(self, column: str) -> set[str] | None:
-        """Return the values that name a subject in `column`, or None when the column names nobody."""
+        """Return the values that identify a subject in `column`, or None for a column that identifies no one."""
         lowered = column.lower()
         if lowered == CUSTOMER_COLUMN:
             return self.customer_ids
@@ -145,11 +145,11 @@ def remove_subject_lines(
         hits = int(pc.sum(mask).as_py() or 0) if mask is not None else 0
         if not hits:
             continue
-        # NOTE: an extract writer that replaces this file between the read and the rename loses
-        # its version; nothing locks the extracts folder against the DAGs that write it.
-        kept = table.filter(pc.invert(mask))
+        # NOTE: nothing locks the extracts folder against the DAGs that write it. An extract writer
+        # that replaces this file between the read and the rename loses its version.
+        remaining_rows = table.filter(pc.invert(mask))
         temporary = path.with_name(path.name + ".tmp")
-        pq.write_table(kept, temporary)
+        pq.write_table(remaining_rows, temporary)
         os.replace(temporary, path)
         removed[str(path.relative_to(extracts_dir))] = hits
         log.info("Removed %d subject lines from extract %s", hits, path.name)

@@ -1,7 +1,7 @@
 """Retention policies: how long each category of personal data is kept, and what happens after.
 
-The defaults ship with the package in `policies.yaml`; `REVIEW_GOV_RETENTION_POLICIES` names a YAML
-file of the same shape whose policies replace the default ones of the same name. The retention DAG
+The defaults ship with the package in `policies.yaml`. `REVIEW_GOV_RETENTION_POLICIES` names a YAML
+file of the same shape, whose policies replace the default ones of the same name. The retention DAG
 and the record of processing activities both read `load_retention_policies()`, so what the register
 declares is what the deletion job enforces.
 """
@@ -46,7 +46,7 @@ class StartEvent(StrEnum):
 
 
 class RetentionAction(StrEnum):
-    """What happens to data past its retention period."""
+    """The action taken on data past its retention period."""
 
     DELETE = "delete"
     ANONYMISE = "anonymise"
@@ -170,7 +170,7 @@ class RetentionPolicy(BaseModel):
 
 
 class ConsentPurposeRule(BaseModel):
-    """What a withdrawal of consent for one purpose erases."""
+    """The data that a withdrawal of consent for one purpose erases."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
