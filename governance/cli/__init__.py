@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from governance.cli import dsr, keys, retention
+from governance.cli import bench, dsr, keys, retention
+from governance.cli.sources import app as sources_app
 from governance.config import Settings
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
@@ -18,6 +19,8 @@ app.add_typer(register_app, name="register")
 app.add_typer(dsr.app, name="dsr")
 app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
+app.add_typer(bench.app, name="bench")
+app.add_typer(sources_app, name="sources")
 
 console = Console()
 

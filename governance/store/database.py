@@ -56,6 +56,19 @@ class Store:
         self.engine = engine
         self.wrapper = wrapper
         self._data_keys: dict[str, bytes] = {}
+        # Keys created in a transaction that is not yet committed: a rollback must drop them from
+        # the cache, or a later load would skip inserting their rows.
+        self._uncommitted: set[str] = set()
+        event.listen(engine, "commit", self._on_commit)
+        event.listen(engine, "rollback", self._on_rollback)
+
+    def _on_commit(self, _conn: Connection) -> None:
+        self._uncommitted.clear()
+
+    def _on_rollback(self, _conn: Connection) -> None:
+        for subject_id in self._uncommitted:
+            self._data_keys.pop(subject_id, None)
+        self._uncommitted.clear()
 
     @classmethod
     def open(cls, url: str, master_key: bytes, *, create: bool = True) -> Store:
@@ -98,6 +111,7 @@ class Store:
             if not create:
                 raise KeyError(f"No data key for subject {subject_id}.")
             data_key, wrapped = self.wrapper.new_data_key(subject_id)
+            self._uncommitted.add(subject_id)
             conn.execute(
                 insert(subject_keys).values(
                     subject_id=subject_id,
@@ -112,6 +126,38 @@ class Store:
             data_key = self.wrapper.unwrap(subject_id, row.wrapped_key, stored_key_id=row.master_key_id)
         self._data_keys[subject_id] = data_key
         return data_key
+
+    def preload_keys(self, conn: Connection, subject_ids: list[str]) -> None:
+        """Load or create the data keys of many subjects with one query and one bulk insert."""
+        missing = sorted({subject_id for subject_id in subject_ids if subject_id not in self._data_keys})
+        if not missing:
+            return
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            rows = conn.execute(
+                select(subject_keys.c.subject_id, subject_keys.c.wrapped_key, subject_keys.c.master_key_id)
+                .where(subject_keys.c.subject_id.in_(chunk))
+            ).all()
+            for row in rows:
+                if row.wrapped_key is not None:
+                    self._data_keys[row.subject_id] = self.wrapper.unwrap(
+                        row.subject_id, row.wrapped_key, stored_key_id=row.master_key_id
+                    )
+            found = {row.subject_id for row in rows}
+            new_rows = []
+            now = datetime.now(UTC)
+            for subject_id in chunk:
+                if subject_id in found:
+                    continue
+                data_key, wrapped = self.wrapper.new_data_key(subject_id)
+                self._data_keys[subject_id] = data_key
+                self._uncommitted.add(subject_id)
+                new_rows.append(
+                    {"subject_id": subject_id, "wrapped_key": wrapped, "master_key_id": self.wrapper.key_id,
+                     "created_at": now}
+                )
+            if new_rows:
+                conn.execute(insert(subject_keys), new_rows)
 
     def encrypt(self, conn: Connection, subject_id: str, value: str | None, context: str) -> bytes | None:
         if value is None:
