@@ -12,8 +12,6 @@ from rich.table import Table
 from governance.config import Settings
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
-register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
-app.add_typer(register_app, name="register")
 
 console = Console()
 
@@ -73,15 +71,6 @@ def _print_summary(data: dict) -> None:
         console.print(f"{name}: {where}")
 
 
-@register_app.command("verify")
-def register_verify() -> None:
-    """Recompute the journal's hash chain and report the first broken link."""
-    from governance.register.journal import verify_chain
-    from governance.runtime import open_store
+from governance.cli.register import register_app  # noqa: E402
 
-    report = verify_chain(open_store().engine)
-    if report.ok:
-        console.print(f"Journal intact: {report.entries} entries.")
-        return
-    console.print(f"Journal broken at entry {report.first_broken_seq}: {report.reason}.")
-    raise typer.Exit(code=1)
+app.add_typer(register_app, name="register")
