@@ -61,9 +61,12 @@ def run_dag(dag_id: str, log_dir: Path) -> bool:
 
 def test_one_dag(dag_id: str) -> int:
     """Child process: parse the DAG folder, run one DAG with dag.test(), return 0 on success."""
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
-    dagbag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"], include_examples=False)
+    # Airflow puts the DAG folder on sys.path for its own processes; do the same here so the DAG
+    # files can import their shared helpers (governance_assets, governance_context).
+    sys.path.insert(0, os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    dagbag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if dagbag.import_errors:
         for path, error in dagbag.import_errors.items():
             print(f"Import error in {path}:\n{error}", file=sys.stderr)
