@@ -2,9 +2,10 @@
 ### Processing register
 
 Once a month, verifies the hash chain of the processing journal, then writes the DPO's export of
-the month before: the record of activities with every CNIL field and the journal of that month, as
-an HTML page (summary table and charts), CSV files and JSON. The page is in French unless
-`REVIEW_GOV_LANGUAGE=en`. A broken chain fails the run before any export is written.
+the month before. The export contains the record of activities with every CNIL field and the
+journal of that month, as an HTML page (summary table and charts), CSV files and JSON. A manually triggered run exports the
+current month up to its logical date instead. The page is in French unless `REVIEW_GOV_LANGUAGE=en`.
+A broken chain fails the run before any export is written. Files go to the reports folder.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ def register():
     @task
     def export_month() -> dict:
         """Export the record of activities and last month's journal as HTML, CSV and JSON."""
+        from airflow.sdk import get_current_context
+
         from governance.register.stages import export_month as export
         from governance_context import current_run
 
-        return export(current_run())
+        manual = get_current_context()["dag_run"].run_type == "manual"
+        return export(current_run(), month_to_date_only=manual)
 
     verify_journal() >> export_month()
 

@@ -2,7 +2,7 @@
 
 Tasks report their own counts to the processing journal; this listener adds an entry when a task
 instance succeeds or fails, so that no processing escapes the journal, even a task that crashes
-before reporting or forgets to. Governed tasks are those of DAGs declared by a processing activity
+before reporting or never reports. Governed tasks are those of DAGs declared by a processing activity
 of the register, of the `register` DAG, or of DAGs tagged `review-governance`.
 
 Hook signatures: Airflow 3.3 task-instance listener spec (`on_task_instance_success`,
@@ -29,6 +29,13 @@ def _outcome(task_instance: Any, state: str, error: object = None):  # type: ign
     task = getattr(task_instance, "task", None)
     dag = getattr(task, "dag", None)
     map_index = getattr(task_instance, "map_index", None)
+    # The class name only, because an exception message may quote a personal value.
+    if isinstance(error, BaseException):
+        error_type = type(error).__name__
+    elif error:
+        error_type = "unspecified"
+    else:
+        error_type = None
     return TaskOutcome(
         dag_id=task_instance.dag_id,
         run_id=task_instance.run_id,
@@ -39,8 +46,7 @@ def _outcome(task_instance: Any, state: str, error: object = None):  # type: ign
         started_at=getattr(task_instance, "start_date", None),
         ended_at=getattr(task_instance, "end_date", None) or datetime.now(UTC),
         dag_tags=frozenset(getattr(dag, "tags", None) or ()),
-        # The class name only: an exception message may quote a personal value.
-        error_type=type(error).__name__ if isinstance(error, BaseException) else ("unspecified" if error else None),
+        error_type=error_type,
     )
 
 

@@ -1,8 +1,8 @@
 """The Airflow listener journals every governed task, run for real with `dag.test()`.
 
-Each DAG run happens in a child process with its own AIRFLOW_HOME (a SQLite metadata database
-migrated once per session) and the project's `plugins/` folder; the governance store is the
-parametrised one, so the listener is checked on both backends.
+Each DAG run happens in a child process with the session's migrated Airflow metadata database, a
+DAG folder that contains only the probe DAG, and the project's `plugins/` folder. The governance
+store is the parametrised one, so the listener is checked on both backends.
 """
 
 from __future__ import annotations
@@ -93,17 +93,11 @@ def _airflow_env(home: Path, dags: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """An AIRFLOW_HOME with a migrated SQLite metadata database, and a DAG folder with the probe DAG."""
-    home = tmp_path_factory.mktemp("airflow_home")
+def airflow_home(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The migrated test AIRFLOW_HOME, and a DAG folder that holds only the probe DAG."""
     dags = tmp_path_factory.mktemp("dags")
     (dags / "listener_probe.py").write_text(PROBE_DAG, encoding="utf-8")
-    airflow = Path(sys.executable).parent / "airflow"
-    result = subprocess.run(
-        [str(airflow), "db", "migrate"], env=_airflow_env(home, dags), capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return home, dags
+    return airflow_db, dags
 
 
 @pytest.fixture

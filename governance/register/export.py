@@ -1,6 +1,6 @@
 """Exports of the register for the DPO: the record of activities and the journal of a period.
 
-One function gathers the data (`build_export`); three writers render it as JSON, CSV files or an
+One function gathers the data (`build_export`). Three writers render it as JSON, CSV files or an
 HTML page with a summary table and two bar charts (records processed and deleted per month).
 Everything shown comes from the register configuration and the journal, which hold counts and ids
 only, so no export can contain a personal value.
@@ -83,6 +83,45 @@ def describe_retention(period: RetentionPeriod, language: str) -> str:
     return f"{duration} ({period.source} ; {enforced})"
 
 
+def _sensitive_text(activity: Activity, lang: str) -> str:
+    sensitive = activity.sensitive_data
+    text = _yes_no(sensitive.processed, lang)
+    if sensitive.processed:
+        text += (
+            f" : {_texts(sensitive.categories, lang)} ({i18n.label('article_9_condition', lang)} : "
+            f"{_text(sensitive.article_9_condition, lang)})"
+        )
+    return text
+
+
+def _transfers_text(activity: Activity, lang: str) -> str:
+    transfers = activity.transfers
+    text = _yes_no(transfers.outside_eu, lang)
+    if transfers.outside_eu:
+        text += (
+            f" : {', '.join(transfers.countries)} ; {i18n.label('safeguards', lang)} : "
+            f"{_text(transfers.safeguards, lang)} ; {i18n.label('documentation', lang)} : "
+            f"{transfers.documentation or i18n.label('none', lang)}"
+        )
+    return text
+
+
+def _decisions_text(activity: Activity, lang: str) -> str:
+    text = _yes_no(activity.automated_decisions.used, lang)
+    if activity.automated_decisions.used:
+        text += f" : {_text(activity.automated_decisions.detail, lang)}"
+    return text
+
+
+def _dpia_text(activity: Activity, lang: str) -> str:
+    dpia = activity.dpia
+    done_on = f" ({dpia.done_on.isoformat()})" if dpia.done_on else ""
+    return (
+        f"{i18n.label('dpia_required', lang)} : {_yes_no(dpia.required, lang)} ; "
+        f"{i18n.label('dpia_done', lang)} : {_yes_no(dpia.done, lang)}{done_on} ; {dpia.reason.text(lang)}"
+    )
+
+
 def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], language: str) -> list[dict[str, str]]:
     """Flatten one activity into labelled rows, in the order of the CNIL register model."""
     lang = language
@@ -95,34 +134,10 @@ def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], lan
         f"{describe_retention(periods[item.retention_policy], lang)}"
         for item in activity.data_categories
     )
-    sensitive = activity.sensitive_data
-    sensitive_text = _yes_no(sensitive.processed, lang)
-    if sensitive.processed:
-        sensitive_text += (
-            f" : {_texts(sensitive.categories, lang)} ({i18n.label('article_9_condition', lang)} : "
-            f"{_text(sensitive.article_9_condition, lang)})"
-        )
-    transfers = activity.transfers
-    transfer_text = _yes_no(transfers.outside_eu, lang)
-    if transfers.outside_eu:
-        transfer_text += (
-            f" : {', '.join(transfers.countries)} ; {i18n.label('safeguards', lang)} : "
-            f"{_text(transfers.safeguards, lang)} ; {i18n.label('documentation', lang)} : "
-            f"{transfers.documentation or i18n.label('none', lang)}"
-        )
     processors = " ; ".join(
         f"{item.name} ({item.service.text(lang)}, {item.contract})" for item in activity.recipients.processors
     ) or i18n.label("none", lang)
-    decisions = _yes_no(activity.automated_decisions.used, lang)
-    if activity.automated_decisions.used:
-        decisions += f" : {_text(activity.automated_decisions.detail, lang)}"
-    dpia = activity.dpia
-    dpia_text = (
-        f"{i18n.label('dpia_required', lang)} : {_yes_no(dpia.required, lang)} ; "
-        f"{i18n.label('dpia_done', lang)} : {_yes_no(dpia.done, lang)}"
-        + (f" ({dpia.done_on.isoformat()})" if dpia.done_on else "")
-        + f" ; {dpia.reason.text(lang)}"
-    )
+
     none = i18n.label("none", lang)
     security = activity.security_measures
     rows: list[tuple[str, str]] = [
@@ -142,12 +157,12 @@ def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], lan
         ("consent_register", activity.consent_register or i18n.label("not_applicable", lang)),
         ("data_subjects", _texts(activity.data_subjects, lang)),
         ("data_categories", categories),
-        ("sensitive_data", sensitive_text),
+        ("sensitive_data", _sensitive_text(activity, lang)),
         ("retention", retention),
         ("recipients_internal", _texts(activity.recipients.internal, lang)),
         ("recipients_external", _texts(activity.recipients.external, lang)),
         ("processors", processors),
-        ("transfers", transfer_text),
+        ("transfers", _transfers_text(activity, lang)),
         ("security_access_control", security.access_control.text(lang)),
         ("security_traceability", security.traceability.text(lang)),
         ("security_software_protection", security.software_protection.text(lang)),
@@ -155,8 +170,8 @@ def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], lan
         ("security_encryption", security.encryption.text(lang)),
         ("security_processor_control", security.processor_control.text(lang)),
         ("security_other", _text(security.other, lang)),
-        ("automated_decisions", decisions),
-        ("dpia", dpia_text),
+        ("automated_decisions", _decisions_text(activity, lang)),
+        ("dpia", _dpia_text(activity, lang)),
         ("data_subject_rights", activity.data_subject_rights.text(lang)),
         ("privacy_policy_url", activity.privacy_policy_url),
         ("last_review", f"{activity.last_review.reviewed_on.isoformat()} ({activity.last_review.reviewer})"),

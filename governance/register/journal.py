@@ -4,8 +4,8 @@ Each entry stores counts and ids only, never a personal value. Its hash is SHA-2
 JSON encoding of the entry, previous hash included, so editing or deleting any row breaks every link
 after it. Sequence numbers are a primary key: two concurrent writers that read the same chain head
 cannot both insert the next entry, and the loser retries on the new head, so the chain never forks.
-On SQLite a writer can also get "database is locked" (busy timeout run out, or a read snapshot
-made stale by another writer when the driver opens transactions before reads); it retries too.
+On SQLite a writer can also get "database is locked", when the busy timeout runs out or when
+another writer made its read snapshot stale. It retries in that case too.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def _is_sqlite_lock_conflict(error: OperationalError) -> bool:
 class ChainReport:
     """The result of a chain verification: how many entries were read and the first broken one.
 
-    `broken_entry` holds the ids of the broken row (entry id, DAG, run, task, recorded at), so that
+    `broken_entry` contains the ids of the broken row (entry id, DAG, run, task, recorded at), so that
     the DPO can find it; it is None when the entry itself is missing.
     """
 

@@ -1,7 +1,7 @@
 """Journal entries for the outcome of Airflow tasks, written by the listener in `plugins/`.
 
 A stage reports its own counts (`RunContext.journal`); this module adds one entry per task outcome,
-so that a task that crashes or forgets to report still leaves a trace. It imports nothing from
+so that a task that crashes or does not report still leaves a trace. It imports nothing from
 Airflow: the plugin passes plain values.
 
 Idempotency: a task instance has at most one success entry, whatever the number of times Airflow
@@ -35,7 +35,7 @@ INTERNAL_DAGS = {"register": ("register", "accountability")}
 
 @dataclass(frozen=True)
 class TaskOutcome:
-    """What the listener knows about a finished task instance; ids and states only."""
+    """The ids and state of a finished task instance, as the listener receives them."""
 
     dag_id: str
     run_id: str
@@ -67,7 +67,7 @@ def resolve_activity(
     """Return the (activity, purpose) of a DAG, or None when the DAG is not governed.
 
     A DAG is governed when an activity declares it, when it is an internal DAG, or when it carries
-    the `review-governance` tag; a tagged DAG that no activity declares is journaled as
+    the `review-governance` tag. A tagged DAG that no activity declares is journaled as
     `undeclared`, so that the export shows the gap in the record.
     """
     activity = register.activity_by_dag.get(dag_id)

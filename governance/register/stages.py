@@ -30,6 +30,11 @@ def previous_month(moment: datetime) -> Period:
     return Period(last_day.replace(day=1), last_day)
 
 
+def month_to_date(moment: datetime) -> Period:
+    """Return the days from the first of `moment`'s month to `moment`'s day, both included."""
+    return Period(moment.date().replace(day=1), moment.date())
+
+
 def verify_journal(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
     """Verify the whole chain; raise JournalChainBrokenError naming the first broken entry."""
     started_at = datetime.now(UTC)
@@ -52,11 +57,15 @@ def verify_journal(ctx: RunContext, settings: Settings | None = None) -> dict[st
 
 
 def export_month(
-    ctx: RunContext, settings: Settings | None = None, month: tuple[date, date] | None = None
+    ctx: RunContext,
+    settings: Settings | None = None,
+    month: tuple[date, date] | None = None,
+    month_to_date_only: bool = False,
 ) -> dict[str, Any]:
     """Write the register export of the month before the run's logical date in every format.
 
-    The page is in the language of the settings (`REVIEW_GOV_LANGUAGE`, French by default); the
+    With `month_to_date_only` (a manually triggered run) the export covers the current month up to
+    the logical date instead, so that a DPO who requests the register now sees this month. The page is in the language of the settings (`REVIEW_GOV_LANGUAGE`, French by default); the
     files go to `<reports>/register-<first day>_<last day>-<lang>.<format>`, so a re-run of the same
     month overwrites the same files.
     """
@@ -64,7 +73,12 @@ def export_month(
     started_at = datetime.now(UTC)
     store = open_store(settings)
     register = load_register()
-    period = Period(*month) if month else previous_month(ctx.logical_date)
+    if month:
+        period = Period(*month)
+    elif month_to_date_only:
+        period = month_to_date(ctx.logical_date)
+    else:
+        period = previous_month(ctx.logical_date)
     language = settings.language
 
     written: dict[str, list[str]] = {}
