@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-DAGS = ["review_ingest", "review_masking", "review_consent", "review_retention"]
+DAGS = ["review_ingest", "review_masking", "review_consent", "review_retention", "register"]
 SECRETS = ("MASTER_KEY", "PSEUDONYM_KEY", "ENCRYPTION_KEY")
 
 
