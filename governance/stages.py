@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from governance.config import Settings
+from governance.register.journal import ExtractRecord
 from governance.runtime import RunContext, open_store
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,9 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
 
     started_at = datetime.now(UTC)
     store = open_store(settings)
-    engine = PiiEngine(PiiConfig())
-    engine.load()
     operator = os.environ.get("REVIEW_GOV_MASK_OPERATOR", "tag")
+    engine = PiiEngine(PiiConfig.from_env(operator=operator))
+    engine.load()
     counts = mask(store, engine, Partition(**partition), operator=operator)
     details = {"partition": partition, "operator": operator, **counts.as_dict()}
     ctx.journal(
@@ -72,6 +73,7 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
         records_in=int(partition["size"]),
         records_out=counts.reviews,
         details=details,
+        entities_masked=dict(counts.entities),
     )
     return details
 
@@ -106,6 +108,10 @@ def check_publication_consent(ctx: RunContext, settings: Settings | None = None)
         records_out=result.rows,
         details=details,
         status="success" if result.coverage.success else "violation",
+        consents_checked=result.coverage.checked,
+        extracts=[ExtractRecord("publication", result.rows, ["public website"], details["extract"]["path"])]
+        if result.path
+        else [],
     )
     return details
 
@@ -159,13 +165,14 @@ def apply_retention(ctx: RunContext, settings: Settings | None = None, *, batch_
             activity="retention", purpose="retention", status="failed", dag_id=ctx.dag_id, run_id=ctx.run_id,
             task_id=ctx.task_id, started_at=started_at, ended_at=datetime.now(UTC),
             records_out=counts.totals().get("items", 0), details={"step": "apply", **counts.as_dict()},
+            deletions=counts.as_dict()["deleted"],
         )
         append_entry(store.engine, entry)
         raise
     details = {"step": "apply", "as_of": ctx.logical_date.isoformat(), "batch_size": size, **counts.as_dict()}
     items = counts.totals().get("items", 0)
     ctx.journal(store, activity="retention", purpose="retention", started_at=started_at,
-                records_in=items, records_out=items, details=details)
+                records_in=items, records_out=items, details=details, deletions=details["deleted"])
     return details
 
 

@@ -319,6 +319,7 @@ def _journal(store: Store, ctx: RunContext, request: SubjectRequest, started_at:
         ended_at=datetime.now(UTC),
         records_in=1,
         records_out=sum(value for value in details.get("counts", {}).values()),
+        deletions={} if request.request_type is RequestType.ACCESS else details.get("counts", {}),
         details={
             "request_id": request.request_id,
             "request_type": request.request_type.value,
