@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 
-from bundled import crm_rows, load_bundled
+from tests.bundled import crm_rows, load_bundled
 from governance.config import Settings, read_key
 from governance.consent.ledger import ConsentStatus, consent_states
 from governance.crypto import KeyShreddedError

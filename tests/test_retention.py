@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from bundled import crm_rows, load_bundled
+from tests.bundled import crm_rows, load_bundled
 from governance import stages
 from governance.register.journal import verify_chain
 from governance.retention import engine
