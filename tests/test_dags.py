@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -102,3 +103,24 @@ def test_pipeline_end_to_end(
     assert activities == ["retention", "review_collection", "review_masking", "review_publication"]
     assert verify_chain(store.engine).ok
     assert (settings_env / "extracts" / "publication.parquet").exists()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_master_key_from_airflow_connection(
+    airflow_db: Path, settings_env: Path, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REVIEW_GOV_MASTER_KEY")
+    connection = json.dumps({"conn_type": "generic", "password": keys["MASTER_KEY"]})
+    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_GOV_MASTER_KEY", connection)
+
+    assert _run("review_retention") == "success"
+
+    import os
+
+    from governance.register.journal import verify_chain
+    from governance.store import Store
+
+    # The task exported the key into its own environment; the test process must not have it.
+    monkeypatch.delenv("REVIEW_GOV_MASTER_KEY", raising=False)
+    store = Store.open(os.environ["REVIEW_GOV_STORE_URL"], base64.b64decode(keys["MASTER_KEY"]))
+    assert verify_chain(store.engine).entries >= 1

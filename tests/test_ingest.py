@@ -71,3 +71,27 @@ def test_contact_fields_unreadable_with_sql(ingested_store: IngestedStore) -> No
         )
     for column in ("email", "phone", "last_name"):
         assert first[column] not in dump, column
+
+
+def test_erased_customer_not_reingested(store: Store) -> None:
+    from governance.retention.erasure import erase_customers
+
+    ingest_exports(store, EXAMPLES)
+    with store.engine.begin() as conn:
+        customer_id = conn.execute(
+            select(reviews.c.customer_id).where(reviews.c.customer_id.is_not(None)).limit(1)
+        ).scalar_one()
+        erase_customers(store, conn, [customer_id], keep_reviews=False, extracts_dir=None)
+
+    again = {counts.source: counts for counts in ingest_exports(store, EXAMPLES)}
+
+    assert again["crm_customers"].suppressed == 1
+    assert again["crm_customers"].inserted == 0
+    assert again["survey"].suppressed >= 1
+    assert again["crm_consents"].suppressed >= 1
+    with store.engine.connect() as conn:
+        for table in (customers, reviews, consent_events, quarantine):
+            left = conn.execute(
+                select(func.count()).select_from(table).where(table.c.customer_id == customer_id)
+            ).scalar()
+            assert left == 0, table.name

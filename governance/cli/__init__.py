@@ -79,3 +79,15 @@ def _print_summary(data: dict) -> None:
     console.print(table)
     for name, where in data["outputs"].items():
         console.print(f"{name}: {where}")
+
+
+def run() -> None:
+    """Run the CLI, turning configuration errors into one line on stderr and exit code 2."""
+    from governance.config import SecretMissingError
+    from governance.crypto import MasterKeyMismatchError
+
+    try:
+        app()
+    except (SecretMissingError, MasterKeyMismatchError) as error:
+        Console(stderr=True).print(f"Error: {error}", highlight=False)
+        raise SystemExit(2) from None
