@@ -48,7 +48,10 @@ GOVERNANCE_SETTINGS = (
     "REVIEW_GOV_MASTER_KEY",
     "REVIEW_GOV_PSEUDONYM_KEY",
     "REVIEW_GOV_DATA_DIR",
+    "REVIEW_GOV_INPUT_DIR",
     "REVIEW_GOV_CONSENT_MODE",
+    "REVIEW_GOV_LANGUAGE",
+    "REVIEW_GOV_PARTITION_SIZE",
 )
 # Settings in .env.example whose committed value must stay a placeholder.
 SECRET_SETTINGS = (
