@@ -1,0 +1,87 @@
+"""The `review-gov` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from governance.config import Settings
+
+app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
+register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
+app.add_typer(register_app, name="register")
+
+console = Console()
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level.")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+
+
+@app.command()
+def init() -> None:
+    """Create the store's tables and triggers if they are missing."""
+    from governance.runtime import open_store
+
+    settings = Settings.from_env()
+    open_store(settings)
+    console.print(f"Store ready: {settings.store_url}")
+
+
+@app.command()
+def summary(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables.")) -> None:
+    """Print what the pipeline did: reviews in, quarantine, masking, consent, deletions, journal."""
+    from governance.runtime import open_store
+    from governance.summary import build_summary
+
+    settings = Settings.from_env()
+    data = build_summary(open_store(settings), settings)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    _print_summary(data)
+
+
+def _print_summary(data: dict) -> None:
+    table = Table(title="Review governance: run summary", show_header=True)
+    table.add_column("What")
+    table.add_column("Count", justify="right")
+    for source, count in data["reviews_by_source"].items():
+        table.add_row(f"reviews stored: {source}", str(count))
+    for reason, count in data["quarantined"].items():
+        table.add_row(f"quarantined: {reason}", str(count))
+    table.add_row("reviews masked", str(data["reviews_masked"]))
+    for entity, count in data["entities_masked"].items():
+        table.add_row(f"entities masked: {entity}", str(count))
+    consent = data["consent"]
+    if consent:
+        table.add_row(f"consent checked ({consent['purpose']})", str(consent["checked"]))
+        table.add_row("consent coverage of the extract (%)", f"{consent['coverage_pct']:.1f}")
+        for status, count in sorted(consent.get("candidates_by_status", {}).items()):
+            table.add_row(f"customer reviews with {status} publication consent", str(count))
+    for category, count in data["deleted"].items():
+        table.add_row(f"deleted by retention: {category}", str(count))
+    table.add_row("journal entries", str(data["journal_entries"]))
+    table.add_row("journal hash chain", "intact" if data["journal_chain_ok"] else "BROKEN")
+    console.print(table)
+    for name, where in data["outputs"].items():
+        console.print(f"{name}: {where}")
+
+
+@register_app.command("verify")
+def register_verify() -> None:
+    """Recompute the journal's hash chain and report the first broken link."""
+    from governance.register.journal import verify_chain
+    from governance.runtime import open_store
+
+    report = verify_chain(open_store().engine)
+    if report.ok:
+        console.print(f"Journal intact: {report.entries} entries.")
+        return
+    console.print(f"Journal broken at entry {report.first_broken_seq}: {report.reason}.")
+    raise typer.Exit(code=1)

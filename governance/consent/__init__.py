@@ -1,0 +1,1 @@
+"""Consent per purpose: the ledger, its derived state, and coverage validation."""

@@ -1,0 +1,296 @@
+"""Load normalised records into the store: idempotent upserts, encryption, quarantine.
+
+Re-running a load with the same input changes nothing: rows are keyed by source and external id,
+an unchanged row is skipped, an edited one is updated (and its masked text dropped so it is masked
+again), and quarantine rows are keyed by a hash of source, reference and raw content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from governance.sources import crm_csv, survey_jsonl, trustpilot_csv
+from governance.sources.records import (
+    ConsentRecord,
+    CustomerRecord,
+    Rejected,
+    ReviewRecord,
+    stable_id,
+)
+from governance.store import Store
+from governance.store.schema import consent_events, customers, masked_reviews, quarantine, reviews
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+QUARANTINE_SUBJECT = "system:quarantine"
+
+
+def customer_subject(customer_id: str) -> str:
+    return f"customer:{customer_id}"
+
+
+def review_subject(review_id: str) -> str:
+    """Return the subject of a review whose author is not a known customer: one key per review."""
+    return f"review:{review_id}"
+
+
+@dataclass
+class LoadCounts:
+    """What one load did, per outcome; only counts, never values."""
+
+    source: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "read": self.read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "quarantined": self.quarantined,
+            "quarantine_reasons": dict(self.reasons),
+        }
+
+
+def reason_kind(reason: str) -> str:
+    """Return the reason without its quoted value, for counting reasons by kind."""
+    for separator in ("'", '"', ":"):
+        reason = reason.split(separator)[0]
+    return reason.strip()
+
+
+def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: str | None) -> bool:
+    """Store a rejected row encrypted, with its reason; return False when it was already there."""
+    quarantine_id = hashlib.sha256(
+        "\x1f".join([rejected.source, rejected.source_ref, rejected.raw]).encode("utf-8")
+    ).hexdigest()
+    exists = conn.execute(
+        select(quarantine.c.quarantine_id).where(quarantine.c.quarantine_id == quarantine_id)
+    ).first()
+    if exists:
+        return False
+    known_customer = rejected.customer_id and conn.execute(
+        select(customers.c.subject_id).where(customers.c.customer_id == rejected.customer_id)
+    ).scalar()
+    subject_id = known_customer or QUARANTINE_SUBJECT
+    conn.execute(
+        insert(quarantine).values(
+            quarantine_id=quarantine_id,
+            source=rejected.source,
+            source_ref=rejected.source_ref,
+            reason=rejected.reason,
+            customer_id=rejected.customer_id if known_customer else None,
+            subject_id=subject_id,
+            payload_enc=store.encrypt(conn, subject_id, rejected.raw, f"quarantine:{quarantine_id}"),
+            run_id=run_id,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return True
+
+
+def _record_rejection(store: Store, conn: Connection, counts: LoadCounts, item: Rejected, run_id: str | None) -> None:
+    counts.quarantined += 1
+    counts.reasons[reason_kind(item.reason)] += 1
+    quarantine_rows(store, conn, item, run_id)
+    log.info("Quarantined %s (%s): %s", item.source_ref, item.source, reason_kind(item.reason))
+
+
+def load_customers(
+    store: Store, items: Iterable[CustomerRecord | Rejected], source: str, run_id: str | None = None
+) -> LoadCounts:
+    """Upsert CRM customers with their identity and contact fields encrypted."""
+    counts = LoadCounts(source)
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        existing = {
+            row.customer_id: row.last_contact_at
+            for row in conn.execute(select(customers.c.customer_id, customers.c.last_contact_at))
+        }
+        seen: set[str] = set()
+        for item in items:
+            counts.read += 1
+            if isinstance(item, Rejected):
+                _record_rejection(store, conn, counts, item, run_id)
+                continue
+            if item.customer_id in seen:
+                _record_rejection(
+                    store, conn, counts,
+                    Rejected(source, f"customer {item.customer_id}", "duplicate customer id in the same export",
+                             item.model_dump_json(), item.customer_id),
+                    run_id,
+                )
+                continue
+            seen.add(item.customer_id)
+            subject_id = customer_subject(item.customer_id)
+            context = f"customers:{item.customer_id}"
+            values = {
+                "subject_id": subject_id,
+                "channel": item.channel,
+                "created_at": item.created_at,
+                "last_contact_at": item.last_contact_at,
+                "ingested_at": now,
+            }
+            for column in ("first_name", "last_name", "email", "phone", "postal_address"):
+                values[f"{column}_enc"] = store.encrypt(
+                    conn, subject_id, getattr(item, column), f"{context}:{column}"
+                )
+            if item.customer_id not in existing:
+                conn.execute(insert(customers).values(customer_id=item.customer_id, **values))
+                counts.inserted += 1
+            elif existing[item.customer_id] != item.last_contact_at:
+                conn.execute(update(customers).where(customers.c.customer_id == item.customer_id).values(**values))
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+    return counts
+
+
+def load_consents(
+    store: Store, items: Iterable[ConsentRecord | Rejected], source: str, run_id: str | None = None
+) -> LoadCounts:
+    """Append grant and withdrawal events to the consent ledger; events already there are skipped."""
+    counts = LoadCounts(source)
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        existing = set(conn.execute(select(consent_events.c.event_id)).scalars())
+        for item in items:
+            counts.read += 1
+            if isinstance(item, Rejected):
+                _record_rejection(store, conn, counts, item, run_id)
+                continue
+            events = [("grant", item.granted_at)]
+            if item.withdrawn_at is not None:
+                events.append(("withdrawal", item.withdrawn_at))
+            new_events = 0
+            for event_type, occurred_at in events:
+                event_id = f"{item.consent_id}:{event_type}"
+                if event_id in existing:
+                    continue
+                existing.add(event_id)
+                new_events += 1
+                conn.execute(
+                    insert(consent_events).values(
+                        event_id=event_id,
+                        consent_id=item.consent_id,
+                        customer_id=item.customer_id,
+                        purpose=item.purpose,
+                        event_type=event_type,
+                        occurred_at=occurred_at,
+                        source=item.source,
+                        policy_version=item.policy_version,
+                        proof_ref=item.proof_ref,
+                        loaded_at=now,
+                    )
+                )
+            if new_events:
+                counts.inserted += 1
+            else:
+                counts.unchanged += 1
+    return counts
+
+
+def load_reviews(
+    store: Store, items: Iterable[ReviewRecord | Rejected], source: str, run_id: str | None = None
+) -> LoadCounts:
+    """Upsert reviews with raw text, title and author encrypted under the subject's data key."""
+    counts = LoadCounts(source)
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        existing = {
+            row.external_id: row.content_hash
+            for row in conn.execute(
+                select(reviews.c.external_id, reviews.c.content_hash).where(reviews.c.source == source)
+            )
+        }
+        seen_in_load: dict[str, str] = {}
+        for item in items:
+            counts.read += 1
+            if isinstance(item, Rejected):
+                _record_rejection(store, conn, counts, item, run_id)
+                continue
+            review_id = stable_id(item.source, item.external_id)
+            content_hash = item.content_hash()
+            first_hash = seen_in_load.setdefault(item.external_id, content_hash)
+            if first_hash != content_hash:
+                # Two rows of one export claim the same id with different content: keep the first
+                # and quarantine the other rather than guess which one is right.
+                conflict = Rejected(
+                    source, f"external id {item.external_id}",
+                    "duplicate id with different content in the same export",
+                    item.model_dump_json(), item.customer_id,
+                )
+                _record_rejection(store, conn, counts, conflict, run_id)
+                continue
+            previous_hash = existing.get(item.external_id)
+            if previous_hash == content_hash:
+                counts.unchanged += 1
+                continue
+            subject_id = customer_subject(item.customer_id) if item.customer_id else review_subject(review_id)
+            context = f"reviews:{review_id}"
+            values = {
+                "customer_id": item.customer_id,
+                "subject_id": subject_id,
+                "rating": item.rating,
+                "title_enc": store.encrypt(conn, subject_id, item.title, f"{context}:title"),
+                "text_enc": store.encrypt(conn, subject_id, item.text, f"{context}:text"),
+                "author_enc": store.encrypt(conn, subject_id, item.author, f"{context}:author"),
+                "language": item.language,
+                "channel": item.channel,
+                "review_date": item.review_date,
+                "experience_date": item.experience_date,
+                "updated_at": item.updated_at,
+                "content_hash": content_hash,
+                "ingested_at": now,
+                "deleted_at": None,
+            }
+            if previous_hash is None:
+                conn.execute(
+                    insert(reviews).values(
+                        review_id=review_id, source=item.source, external_id=item.external_id, **values
+                    )
+                )
+                counts.inserted += 1
+            else:
+                conn.execute(update(reviews).where(reviews.c.review_id == review_id).values(**values))
+                conn.execute(delete(masked_reviews).where(masked_reviews.c.review_id == review_id))
+                counts.updated += 1
+            existing[item.external_id] = content_hash
+    return counts
+
+
+def ingest_exports(store: Store, input_dir: Path, run_id: str | None = None) -> list[LoadCounts]:
+    """Load the bundled file exports: CRM customers, then consents, then reviews and surveys.
+
+    Customers come first because surveys and consents are checked against them.
+    """
+    internal = input_dir / "internal"
+    results = [
+        load_customers(store, crm_csv.read_customers(internal / "crm_customers.csv"), crm_csv.CUSTOMERS_SOURCE, run_id)
+    ]
+    with store.engine.connect() as conn:
+        known = set(conn.execute(select(customers.c.customer_id)).scalars())
+    results.append(
+        load_consents(store, crm_csv.read_consents(internal / "consents.csv", known), crm_csv.CONSENTS_SOURCE, run_id)
+    )
+    results.append(
+        load_reviews(store, survey_jsonl.read(internal / "survey_responses.jsonl", known), survey_jsonl.SOURCE, run_id)
+    )
+    trustpilot = input_dir / "reviews" / "trustpilot_fr_export.csv"
+    results.append(load_reviews(store, trustpilot_csv.read(trustpilot), trustpilot_csv.SOURCE, run_id))
+    return results

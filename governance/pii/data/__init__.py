@@ -1,0 +1,1 @@
+"""Data files read by the recognizers (first-name lexicon)."""

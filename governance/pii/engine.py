@@ -1,0 +1,298 @@
+"""Batch-first personal-data detection and masking.
+
+One ``nlp.pipe`` pass parses a batch with only the NER component. The pattern and rule
+recognizers then run on each text, their scores are raised by nearby context words, overlapping
+spans are resolved so that every detected character is masked, and the operator replaces the
+spans without scanning the text again. A single text is a batch of one.
+"""
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lingua import Language, LanguageDetectorBuilder
+from presidio_analyzer import EntityRecognizer, PatternRecognizer
+
+from governance.pii.analyzer import (
+    SPACY_PERSON_LABELS,
+    build_registry,
+    check_entities_registered,
+    keep_only_ner,
+    load_spacy_pipeline,
+    read_common_words,
+)
+from governance.pii.config import SUPPORTED_LANGUAGES, Operator, PiiConfig
+from governance.pii.conflicts import expand_to_word_boundaries, resolve_overlaps
+from governance.pii.operators import Replacer, apply_operator, make_encryptor, make_pseudonymizer, tag
+from governance.pii.recognizers.person import NameLexicon
+from governance.pii.text_view import TextView, make_view, split_into_chunks
+from governance.pii.types import Detection, MaskResult
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_LANGUAGE = "fr"
+
+# Context words are searched this many characters before and after a candidate.
+CONTEXT_CHARS_BEFORE = 50
+CONTEXT_CHARS_AFTER = 25
+# Score added by a context word, and the score a candidate with context reaches at least
+# (the values of Presidio's LemmaContextAwareEnhancer).
+CONTEXT_SCORE_BOOST = 0.35
+CONTEXT_MIN_SCORE = 0.4
+
+NER_PERSON_SCORE = 0.85
+
+_LINGUA_LANGUAGES = {Language.FRENCH: "fr", Language.ENGLISH: "en"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """A piece of one input text sent to spaCy: the whole cleaned text, or one chunk of it."""
+
+    text_index: int
+    offset: int
+    text: str
+
+
+class PiiEngine:
+    """Detect and mask personal data in batches of French and English texts.
+
+    ``__init__`` only stores the configuration; :meth:`load` loads spaCy and the recognizers.
+    """
+
+    def __init__(self, config: PiiConfig | None = None) -> None:
+        self.config = config or PiiConfig()
+        self._nlp = None
+        self._lexicon: NameLexicon | None = None
+        self._recognizers: dict[str, list[EntityRecognizer]] = {}
+        self._context_patterns: dict[str, re.Pattern[str] | None] = {}
+        self._language_detector = None
+        self._allow_list = frozenset(value.casefold() for value in self.config.allow_list)
+
+    # -- loading -------------------------------------------------------------------------
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._nlp is not None
+
+    def load(self) -> "PiiEngine":
+        """Load the spaCy model, the recognizers and the language detector; return ``self``.
+
+        Raises ``SpacyModelNotInstalledError`` when the model package is missing, and
+        ``ValueError`` when a configured entity has no recognizer or the operator has no key.
+        """
+        self.config.check_operator_key()
+        nlp = load_spacy_pipeline(self.config.spacy_model)
+        self._lexicon = NameLexicon.load(read_common_words(nlp))
+        self._nlp = keep_only_ner(nlp)
+
+        registry = build_registry(SUPPORTED_LANGUAGES, self._lexicon)
+        check_entities_registered(self.config, registry)
+        wanted = set(self.config.entities)
+        for language in SUPPORTED_LANGUAGES:
+            self._recognizers[language] = [
+                recognizer
+                for recognizer in registry.recognizers
+                if recognizer.supported_language == language
+                and wanted.intersection(recognizer.supported_entities)
+            ]
+        for recognizers in self._recognizers.values():
+            for recognizer in recognizers:
+                self._context_patterns[recognizer.name] = _compile_context(recognizer)
+
+        self._language_detector = LanguageDetectorBuilder.from_languages(
+            *_LINGUA_LANGUAGES
+        ).build()
+        logger.info(
+            "PII engine loaded: model %s, %d entity types, operator %s",
+            self.config.spacy_model,
+            len(self.config.entities),
+            self.config.operator,
+        )
+        return self
+
+    def _require_loaded(self) -> None:
+        if self._nlp is None:
+            raise RuntimeError("PiiEngine is not loaded: call engine.load() before using it")
+
+    # -- language ------------------------------------------------------------------------
+
+    def detect_language(self, text: str) -> str:
+        """Return ``"fr"`` or ``"en"``; a text whose language is unclear is taken as French."""
+        self._require_loaded()
+        language = self._language_detector.detect_language_of(text)
+        return _LINGUA_LANGUAGES.get(language, FALLBACK_LANGUAGE)
+
+    def _resolve_languages(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None
+    ) -> list[str]:
+        if languages is None:
+            languages = [None] * len(texts)
+        if len(languages) != len(texts):
+            raise ValueError(
+                f"languages has {len(languages)} items but texts has {len(texts)}: "
+                "give one language (or None) per text"
+            )
+        resolved = []
+        for text, language in zip(texts, languages, strict=True):
+            if language is None:
+                resolved.append(self.detect_language(text))
+                continue
+            language = language.lower()
+            if language not in SUPPORTED_LANGUAGES:
+                raise ValueError(
+                    f"unsupported language {language!r}: use one of {', '.join(SUPPORTED_LANGUAGES)} "
+                    "or None to detect it"
+                )
+            resolved.append(language)
+        return resolved
+
+    # -- detection -----------------------------------------------------------------------
+
+    def detect_batch(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[list[Detection]]:
+        """Return, for each text, its detections sorted by start, disjoint, in input offsets."""
+        detections, _ = self._detect(texts, languages)
+        return detections
+
+    def detect(self, text: str, language: str | None = None) -> list[Detection]:
+        """Return the detections of one text (a batch of one)."""
+        return self.detect_batch([text], [language])[0]
+
+    def _detect(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None
+    ) -> tuple[list[list[Detection]], list[str]]:
+        self._require_loaded()
+        resolved_languages = self._resolve_languages(texts, languages)
+        views = [make_view(text) for text in texts]
+        units = [
+            _Unit(text_index, offset, chunk)
+            for text_index, view in enumerate(views)
+            for offset, chunk in split_into_chunks(view.text, self.config.max_chunk_chars)
+        ]
+
+        candidates: list[list[Detection]] = [[] for _ in texts]
+        docs = self._nlp.pipe(
+            (unit.text for unit in units),
+            batch_size=self.config.batch_size,
+            n_process=self.config.n_process,
+        )
+        for unit, doc in zip(units, docs, strict=True):
+            language = resolved_languages[unit.text_index]
+            view = views[unit.text_index]
+            for start, end, entity_type, score in self._analyze_unit(unit.text, doc, language):
+                source_start, source_end = view.to_source(start + unit.offset, end + unit.offset)
+                candidates[unit.text_index].append(
+                    Detection(source_start, source_end, entity_type, score)
+                )
+
+        results = [
+            self._finalize(text, text_candidates)
+            for text, text_candidates in zip(texts, candidates, strict=True)
+        ]
+        return results, resolved_languages
+
+    def _analyze_unit(self, text: str, doc, language: str) -> list[tuple[int, int, str, float]]:
+        threshold = self.config.score_threshold
+        entities = list(self.config.entities)
+        found: list[tuple[int, int, str, float]] = []
+
+        if "PERSON" in self.config.entities:
+            for entity in doc.ents:
+                if entity.label_ in SPACY_PERSON_LABELS and self._is_plausible_name(entity.text):
+                    start, end = _strip_non_word(text, entity.start_char, entity.end_char)
+                    if start < end:
+                        found.append((start, end, "PERSON", NER_PERSON_SCORE))
+
+        for recognizer in self._recognizers[language]:
+            context = self._context_patterns.get(recognizer.name)
+            for result in recognizer.analyze(text, entities, None):
+                score = result.score
+                if context is not None and score < 1.0 and _has_context(text, result, context):
+                    score = max(min(1.0, score + CONTEXT_SCORE_BOOST), CONTEXT_MIN_SCORE)
+                if score >= threshold:
+                    found.append((result.start, result.end, result.entity_type, score))
+        return found
+
+    def _is_plausible_name(self, value: str) -> bool:
+        """Reject spaCy PER spans that cannot be a name: digits, emails, lone common words."""
+        if any(character.isdigit() or character == "@" for character in value):
+            return False
+        words = re.findall(r"[^\W\d_]+", value)
+        if not words:
+            return False
+        lexicon = self._lexicon
+        name_words = [
+            word
+            for word in words
+            if len(word) > 1 and (lexicon.is_first_name(word) or not lexicon.is_common_word(word))
+        ]
+        return bool(name_words)
+
+    def _finalize(self, text: str, candidates: list[Detection]) -> list[Detection]:
+        expanded = []
+        for candidate in candidates:
+            start, end = expand_to_word_boundaries(text, candidate.start, candidate.end)
+            if text[start:end].strip().casefold() in self._allow_list:
+                continue
+            expanded.append(Detection(start, end, candidate.entity_type, candidate.score))
+        return resolve_overlaps(text, expanded)
+
+    # -- masking -------------------------------------------------------------------------
+
+    def mask_batch(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str | None] | None = None,
+        operator: Operator | None = None,
+    ) -> list[MaskResult]:
+        """Detect and mask each text with ``operator`` (default: the configured one)."""
+        replace = self._replacer(operator or self.config.operator)
+        detections, resolved_languages = self._detect(texts, languages)
+        return [
+            MaskResult(apply_operator(text, text_detections, replace), text_detections, language)
+            for text, text_detections, language in zip(
+                texts, detections, resolved_languages, strict=True
+            )
+        ]
+
+    def mask(self, text: str, language: str | None = None, operator: Operator | None = None) -> MaskResult:
+        """Detect and mask one text (a batch of one)."""
+        return self.mask_batch([text], [language], operator)[0]
+
+    def _replacer(self, operator: Operator) -> Replacer:
+        self.config.check_operator_key(operator)
+        if operator == "tag":
+            return tag
+        if operator == "pseudonym":
+            return make_pseudonymizer(self.config.pseudonym_key)
+        if operator == "encrypt":
+            return make_encryptor(self.config.encryption_key)
+        raise ValueError(f"unknown operator {operator!r}: use 'tag', 'pseudonym' or 'encrypt'")
+
+
+def _compile_context(recognizer: EntityRecognizer) -> re.Pattern[str] | None:
+    words = getattr(recognizer, "context", None) if isinstance(recognizer, PatternRecognizer) else None
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _has_context(text: str, result, context: re.Pattern[str]) -> bool:
+    before = text[max(0, result.start - CONTEXT_CHARS_BEFORE) : result.start]
+    after = text[result.end : result.end + CONTEXT_CHARS_AFTER]
+    return context.search(before) is not None or context.search(after) is not None
+
+
+def _strip_non_word(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum() and text[end - 1] != ".":
+        end -= 1
+    return start, end
+
+
+__all__ = ["PiiEngine", "TextView"]

@@ -1,0 +1,1 @@
+"""Presidio recognizers for French and English personal data."""

@@ -1,0 +1,1 @@
+"""The processing register: the record of activities and the hash-chained journal."""

@@ -1,0 +1,198 @@
+"""The processing journal: an append-only, hash-chained record of every run of every stage.
+
+Each entry stores counts and ids only, never a personal value. Its hash is SHA-256 over a canonical
+JSON encoding of the entry, previous hash included, so editing or deleting any row breaks every link
+after it. Sequence numbers are a primary key: two concurrent writers that read the same chain head
+cannot both insert the next entry, and the loser retries on the new head, so the chain never forks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from governance.store.schema import register_journal
+
+log = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+MAX_APPEND_ATTEMPTS = 50
+
+
+def code_version() -> str:
+    """Return the version of this package, or `REVIEW_GOV_CODE_VERSION` when set (a git sha)."""
+    configured = os.environ.get("REVIEW_GOV_CODE_VERSION")
+    if configured:
+        return configured[:40]
+    try:
+        return version("review-governance")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class JournalEntry:
+    """One processing event: what ran, for which purpose, on how many records."""
+
+    activity: str
+    purpose: str
+    status: str = "success"
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    records_in: int | None = None
+    records_out: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def canonical_json(value: Any) -> str:
+    """Encode a value as JSON with sorted keys and no spaces, so the same data hashes the same."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(row: Mapping[str, Any]) -> str:
+    """Compute the SHA-256 hash of a journal row over its canonical encoding."""
+    payload = {
+        "seq": row["seq"],
+        "entry_id": row["entry_id"],
+        "idempotency_key": row["idempotency_key"],
+        "recorded_at": _iso(row["recorded_at"]),
+        "activity": row["activity"],
+        "purpose": row["purpose"],
+        "dag_id": row["dag_id"],
+        "run_id": row["run_id"],
+        "task_id": row["task_id"],
+        "status": row["status"],
+        "started_at": _iso(row["started_at"]),
+        "ended_at": _iso(row["ended_at"]),
+        "records_in": row["records_in"],
+        "records_out": row["records_out"],
+        "details": row["details"],
+        "code_version": row["code_version"],
+        "prev_hash": row["prev_hash"],
+    }
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def append_entry(engine: Engine, entry: JournalEntry, idempotency_key: str | None = None) -> int:
+    """Append an entry at the head of the chain and return its sequence number.
+
+    With an `idempotency_key` that is already in the journal, nothing is written and the existing
+    entry's sequence number is returned, so re-running a task does not duplicate its entries.
+    """
+    key = idempotency_key or f"entry:{uuid.uuid4()}"
+    for _attempt in range(MAX_APPEND_ATTEMPTS):
+        try:
+            with engine.begin() as conn:
+                existing = conn.execute(
+                    select(register_journal.c.seq).where(register_journal.c.idempotency_key == key)
+                ).scalar()
+                if existing is not None:
+                    return int(existing)
+                head = conn.execute(
+                    select(register_journal.c.seq, register_journal.c.entry_hash)
+                    .order_by(register_journal.c.seq.desc())
+                    .limit(1)
+                ).first()
+                row: dict[str, Any] = {
+                    "seq": 1 if head is None else head.seq + 1,
+                    "entry_id": str(uuid.uuid4()),
+                    "idempotency_key": key,
+                    "recorded_at": datetime.now(UTC),
+                    "activity": entry.activity,
+                    "purpose": entry.purpose,
+                    "dag_id": entry.dag_id,
+                    "run_id": entry.run_id,
+                    "task_id": entry.task_id,
+                    "status": entry.status,
+                    "started_at": entry.started_at,
+                    "ended_at": entry.ended_at,
+                    "records_in": entry.records_in,
+                    "records_out": entry.records_out,
+                    "details": canonical_json(dict(entry.details)),
+                    "code_version": code_version(),
+                    "prev_hash": GENESIS_HASH if head is None else head.entry_hash,
+                }
+                row["entry_hash"] = entry_hash(row)
+                conn.execute(insert(register_journal).values(**row))
+                log.info(
+                    "Journal entry %s appended: activity=%s task=%s", row["seq"], entry.activity, entry.task_id
+                )
+                return int(row["seq"])
+        except IntegrityError:
+            # Another writer took this sequence number (or recorded the same key): read the new head.
+            continue
+    raise RuntimeError(
+        f"Could not append to the journal after {MAX_APPEND_ATTEMPTS} attempts: too many concurrent writers."
+    )
+
+
+@dataclass
+class ChainReport:
+    """The result of a chain verification."""
+
+    entries: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_seq is None
+
+
+def iter_entries(engine: Engine, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+    """Yield journal rows in sequence order, reading in keyset-paginated batches."""
+    last_seq = 0
+    with engine.connect() as conn:
+        while True:
+            rows = conn.execute(
+                select(register_journal)
+                .where(register_journal.c.seq > last_seq)
+                .order_by(register_journal.c.seq)
+                .limit(batch_size)
+            ).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                yield dict(row)
+            last_seq = rows[-1]["seq"]
+
+
+def verify_chain(engine: Engine) -> ChainReport:
+    """Recompute every hash and link; report the first entry that does not match."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for row in iter_entries(engine):
+        count += 1
+        if row["seq"] != expected_seq:
+            return ChainReport(count, expected_seq, f"entry {expected_seq} is missing")
+        if row["prev_hash"] != expected_prev:
+            return ChainReport(count, row["seq"], "previous-hash link does not match the entry before")
+        if entry_hash(row) != row["entry_hash"]:
+            return ChainReport(count, row["seq"], "content does not match its hash (the row was edited)")
+        expected_prev = row["entry_hash"]
+        expected_seq += 1
+    return ChainReport(count)
+
+
+def count_entries(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(register_journal)).scalar() or 0)

@@ -1,0 +1,1 @@
+"""Readers that turn review exports and platform APIs into normalised records."""

@@ -1,0 +1,52 @@
+"""Reader for the internal survey export: one JSON object per line.
+
+Fields: `response_id, customer_id, submitted_at, rating, comment, language, channel`. A response
+whose customer is not in the CRM is rejected, since a review that names no known customer cannot
+be tied to a consent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Container, Iterator
+from pathlib import Path
+
+from governance.sources.parsing import parse_date, parse_rating
+from governance.sources.records import Rejected, ReviewRecord
+from governance.sources.trustpilot_csv import _reason
+
+SOURCE = "survey"
+
+
+def read(path: Path, known_customers: Container[str]) -> Iterator[ReviewRecord | Rejected]:
+    """Yield one review per line, or a Rejected row with its reason."""
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            ref = f"{path.name}:line {line_number}"
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield Rejected(SOURCE, ref, f"malformed JSON: {error.msg} at column {error.colno}", line)
+                continue
+            if not isinstance(item, dict):
+                yield Rejected(SOURCE, ref, "malformed row: expected a JSON object", line)
+                continue
+            customer_id = str(item.get("customer_id") or "")
+            if customer_id not in known_customers:
+                yield Rejected(SOURCE, ref, f"unknown customer id {customer_id!r}", line)
+                continue
+            try:
+                yield ReviewRecord(
+                    source=SOURCE,
+                    external_id=str(item.get("response_id") or ""),
+                    review_date=parse_date(str(item.get("submitted_at") or "")),
+                    rating=parse_rating(item.get("rating")),
+                    text=str(item.get("comment") or ""),
+                    language=item.get("language") or None,
+                    customer_id=customer_id,
+                    channel=item.get("channel") or None,
+                )
+            except ValueError as error:
+                yield Rejected(SOURCE, ref, _reason(error), line, customer_id=customer_id)

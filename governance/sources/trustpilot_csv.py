@@ -1,0 +1,64 @@
+"""Reader for Trustpilot CSV exports made by hand from the business portal.
+
+The export is `;`-separated with columns `auteur;opinion;commentaire;note;date`, ratings with a
+decimal comma (`3,5`) and French dates with a leading space (` 17 juillet 2023`). It carries no
+review id, so the external id is a hash of the author, date, title and text: the same row always
+gets the same id, and an identical duplicate row collapses into one review.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from governance.sources.parsing import parse_date, parse_rating
+from governance.sources.records import Rejected, ReviewRecord
+
+SOURCE = "trustpilot_csv"
+COLUMNS = ["auteur", "opinion", "commentaire", "note", "date"]
+
+
+def read(path: Path) -> Iterator[ReviewRecord | Rejected]:
+    """Yield one review per data row, or a Rejected row with the reason it could not be read."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        header = next(reader, None)
+        if header != COLUMNS:
+            raise ValueError(
+                f"{path.name}: unexpected header {header!r}; expected {';'.join(COLUMNS)} "
+                "(a Trustpilot CSV export)."
+            )
+        for row in reader:
+            ref = f"{path.name}:line {reader.line_num}"
+            raw = ";".join(row)
+            if len(row) != len(COLUMNS):
+                yield Rejected(SOURCE, ref, f"expected {len(COLUMNS)} fields, found {len(row)}", raw)
+                continue
+            author, title, text, rating, date = row
+            try:
+                review_date = parse_date(date)
+                external_id = hashlib.sha256(
+                    "\x1f".join([author, date.strip(), title, text]).encode("utf-8")
+                ).hexdigest()[:40]
+                yield ReviewRecord(
+                    source=SOURCE,
+                    external_id=external_id,
+                    review_date=review_date,
+                    rating=parse_rating(rating),
+                    title=title or None,
+                    text=text,
+                    author=author or None,
+                )
+            except ValueError as error:
+                yield Rejected(SOURCE, ref, _reason(error), raw)
+
+
+def _reason(error: ValueError) -> str:
+    """Turn a parsing or pydantic error into one line that quotes no field value."""
+    if isinstance(error, ValidationError):
+        return "; ".join(item["msg"].removeprefix("Value error, ") for item in error.errors())
+    return str(error)

@@ -1,0 +1,140 @@
+"""Connection to the governance store and the encryption of its personal fields."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+
+from governance.crypto import (
+    KeyShreddedError,
+    KeyWrapper,
+    MasterKeyMismatchError,
+    decrypt_value,
+    encrypt_value,
+)
+from governance.store.schema import metadata, subject_keys
+from governance.store.triggers import install_append_only_triggers
+
+log = logging.getLogger(__name__)
+
+
+def create_store_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout for concurrent writers."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables and the register's append-only triggers."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        install_append_only_triggers(conn)
+
+
+class Store:
+    """The governance store: an engine plus the per-subject data keys that protect personal fields."""
+
+    def __init__(self, engine: Engine, wrapper: KeyWrapper) -> None:
+        self.engine = engine
+        self.wrapper = wrapper
+        self._data_keys: dict[str, bytes] = {}
+
+    @classmethod
+    def open(cls, url: str, master_key: bytes, *, create: bool = True) -> Store:
+        engine = create_store_engine(url)
+        if create:
+            init_schema(engine)
+        store = cls(engine, KeyWrapper(master_key))
+        store.check_master_key()
+        return store
+
+    def check_master_key(self) -> None:
+        """Raise MasterKeyMismatchError if stored data keys were wrapped by another master key."""
+        with self.engine.connect() as conn:
+            stored_ids = set(
+                conn.execute(
+                    select(subject_keys.c.master_key_id)
+                    .where(subject_keys.c.wrapped_key.is_not(None))
+                    .distinct()
+                ).scalars()
+            )
+        foreign_ids = stored_ids - {self.wrapper.key_id}
+        if foreign_ids:
+            raise MasterKeyMismatchError(
+                f"The store holds data keys wrapped by master key id(s) {sorted(foreign_ids)}, "
+                f"but REVIEW_GOV_MASTER_KEY has id {self.wrapper.key_id}. Nothing was written. "
+                "Set the master key that wrapped them, or re-wrap with `review-gov keys rotate`."
+            )
+
+    def data_key(self, conn: Connection, subject_id: str, *, create: bool = True) -> bytes:
+        """Return the subject's data key, creating and storing it on first use."""
+        cached = self._data_keys.get(subject_id)
+        if cached is not None:
+            return cached
+        row = conn.execute(
+            select(subject_keys.c.wrapped_key, subject_keys.c.master_key_id).where(
+                subject_keys.c.subject_id == subject_id
+            )
+        ).first()
+        if row is None:
+            if not create:
+                raise KeyError(f"No data key for subject {subject_id}.")
+            data_key, wrapped = self.wrapper.new_data_key(subject_id)
+            conn.execute(
+                insert(subject_keys).values(
+                    subject_id=subject_id,
+                    wrapped_key=wrapped,
+                    master_key_id=self.wrapper.key_id,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        elif row.wrapped_key is None:
+            raise KeyShreddedError(f"The data key of subject {subject_id} was destroyed.")
+        else:
+            data_key = self.wrapper.unwrap(subject_id, row.wrapped_key, stored_key_id=row.master_key_id)
+        self._data_keys[subject_id] = data_key
+        return data_key
+
+    def encrypt(self, conn: Connection, subject_id: str, value: str | None, context: str) -> bytes | None:
+        if value is None:
+            return None
+        return encrypt_value(self.data_key(conn, subject_id), value, context)
+
+    def decrypt(self, conn: Connection, subject_id: str, sealed: bytes | None, context: str) -> str | None:
+        if sealed is None:
+            return None
+        return decrypt_value(self.data_key(conn, subject_id, create=False), sealed, context)
+
+    def shred(self, conn: Connection, subject_ids: list[str]) -> int:
+        """Destroy the data keys of these subjects; return how many keys were destroyed."""
+        if not subject_ids:
+            return 0
+        for subject_id in subject_ids:
+            self._data_keys.pop(subject_id, None)
+        result = conn.execute(
+            update(subject_keys)
+            .where(subject_keys.c.subject_id.in_(subject_ids), subject_keys.c.wrapped_key.is_not(None))
+            .values(wrapped_key=None, shredded_at=datetime.now(UTC))
+        )
+        return result.rowcount or 0
+
+    def forget_cached_keys(self) -> None:
+        self._data_keys.clear()

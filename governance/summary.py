@@ -1,0 +1,73 @@
+"""The run summary printed by the demo: counts read back from the store, never values."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+
+from governance.config import Settings
+from governance.ingest import reason_kind
+from governance.register.journal import verify_chain
+from governance.store import Store
+from governance.store.schema import (
+    consent_checks,
+    masked_reviews,
+    quarantine,
+    register_journal,
+    reviews,
+)
+
+
+def build_summary(store: Store, settings: Settings) -> dict[str, Any]:
+    """Collect what the last runs did: reviews in, quarantine, masking, consent, deletions, journal."""
+    with store.engine.connect() as conn:
+        reviews_by_source = dict(
+            conn.execute(select(reviews.c.source, func.count()).group_by(reviews.c.source)).all()
+        )
+        quarantined = Counter()
+        for source, reason in conn.execute(select(quarantine.c.source, quarantine.c.reason)):
+            quarantined[f"{source}: {reason_kind(reason)}"] += 1
+        entities: Counter[str] = Counter()
+        masked = 0
+        for (counts,) in conn.execute(select(masked_reviews.c.entity_counts)):
+            masked += 1
+            entities.update(json.loads(counts))
+        latest_check = conn.execute(
+            select(consent_checks).order_by(consent_checks.c.check_id.desc()).limit(1)
+        ).mappings().first()
+        deletions: Counter[str] = Counter()
+        for (details,) in conn.execute(
+            select(register_journal.c.details).where(register_journal.c.activity == "retention")
+        ):
+            deletions.update(json.loads(details).get("deleted", {}))
+        journal_entries = conn.execute(select(func.count()).select_from(register_journal)).scalar()
+    chain = verify_chain(store.engine)
+    consent = None
+    if latest_check is not None:
+        consent = {
+            "purpose": latest_check["purpose"],
+            "checked": latest_check["checked"],
+            "compliant": latest_check["compliant"],
+            "violations": latest_check["violations"],
+            "gaps": latest_check["gaps"],
+            "coverage_pct": latest_check["coverage_pct"],
+            **json.loads(latest_check["details"]),
+        }
+    return {
+        "reviews_by_source": reviews_by_source,
+        "quarantined": dict(sorted(quarantined.items())),
+        "reviews_masked": masked,
+        "entities_masked": dict(sorted(entities.items())),
+        "consent": consent,
+        "deleted": dict(sorted(deletions.items())),
+        "journal_entries": journal_entries,
+        "journal_chain_ok": chain.ok,
+        "outputs": {
+            "store": settings.store_url,
+            "extracts": str(settings.extracts_dir),
+            "reports": str(settings.reports_dir),
+        },
+    }
