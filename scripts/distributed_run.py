@@ -48,9 +48,22 @@ MODULE_NAME = Path(__file__).stem
 # Marks the databases and the Redis database this script created, so it only ever drops its own.
 OWNER_MARK = "created by scripts/distributed_run.py for loopback runs"
 REDIS_OWNER_KEY = "review_gov_distributed_run:owner"
+# Key of the PostgreSQL advisory lock that one run holds from start to end, so that two runs on one
+# machine (from two work trees, say) never drop each other's databases.
+RUN_LOCK_KEY = 0x52474F56
 # Environment variable that names each worker for hostname_callable (see worker_hostname below).
 WORKER_HOSTNAME_VARIABLE = "REVIEW_GOV_LOOPBACK_HOSTNAME"
 ADMIN_USERNAME = "admin"
+# Loads the file exports of REVIEW_GOV_INPUT_DIR into the store, so the masking DAG has pending
+# reviews. It runs before the services start, as a setup step outside Airflow.
+INGEST_COMMAND = [
+    sys.executable,
+    "-c",
+    (
+        "from governance.runtime import RunContext; from governance.stages import ingest_files; "
+        "print(ingest_files(RunContext(dag_id='distributed_run', task_id='ingest_exports')))"
+    ),
+]
 TERMINAL_RUN_STATES = {"success", "failed"}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -60,8 +73,9 @@ logger = logging.getLogger("distributed_run")
 def worker_hostname() -> str:
     """Return the worker name that this script gives each Celery worker in its environment.
 
-    Airflow records `[core] hostname_callable` as the task instance's `hostname`. Both workers run
-    on one machine, so the default (the machine's FQDN) would not tell them apart.
+    Airflow stores the return value of `[core] hostname_callable` as the task instance's
+    `hostname`. Both workers run on one machine, so the default (the machine's FQDN) would not
+    tell them apart.
     """
     return os.environ.get(WORKER_HOSTNAME_VARIABLE) or socket.getfqdn()
 
@@ -86,6 +100,9 @@ class RunSettings:
     worker_names: tuple[str, ...]
     worker_concurrency: int
     migrate_store: bool
+    ingest_exports: bool
+    input_dir: Path
+    partition_size: int
 
 
 @dataclass
@@ -143,6 +160,22 @@ def signal_group(process_group_id: int, signal_number: int) -> None:
         os.killpg(process_group_id, signal_number)
     except ProcessLookupError:
         pass
+
+
+def acquire_run_lock(postgres_url: str) -> psycopg.Connection[Any]:
+    """Return a connection that holds the run lock; closing it releases the lock.
+
+    Raises RuntimeError when another run holds the lock.
+    """
+    connection = psycopg.connect(postgres_url, autocommit=True)
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK_KEY,)).fetchone()
+    if row is None or not row[0]:
+        connection.close()
+        raise RuntimeError(
+            "another loopback run holds the lock on this PostgreSQL server; "
+            "wait for it to finish and try again"
+        )
+    return connection
 
 
 def prepare_database(postgres_url: str, name: str) -> None:
@@ -254,6 +287,9 @@ def airflow_environment(settings: RunSettings, api_port: int) -> dict[str, str]:
             "REVIEW_GOV_MASTER_KEY": random_base64_key(),
             "REVIEW_GOV_PSEUDONYM_KEY": random_base64_key(),
             "REVIEW_GOV_DATA_DIR": str(settings.work_dir / "data"),
+            "REVIEW_GOV_INPUT_DIR": str(settings.input_dir),
+            # Read when the masking DAG file is parsed: it sets how many mapped instances run.
+            "REVIEW_GOV_PARTITION_SIZE": str(settings.partition_size),
             # No outbound traffic: see docs/deployment.md and the Dockerfile for the same settings.
             "GX_ANALYTICS_ENABLED": "false",
             "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
@@ -296,6 +332,32 @@ def run_command(command: Sequence[str], environment: dict[str, str], timeout: fl
             f"{' '.join(command)} failed with code {result.returncode}:\n{result.stdout[-3000:]}"
             f"\n{result.stderr[-3000:]}"
         )
+
+
+def store_setup_command(environment: dict[str, str]) -> list[str]:
+    """Return the review-gov command that brings the governance store's schema up to date.
+
+    `review-gov db upgrade` runs the store's migrations; a CLI without the `db` group only has
+    `review-gov init`, which creates missing tables.
+    """
+    review_gov = shutil.which("review-gov", path=str(Path(sys.executable).parent))
+    if review_gov is None:
+        raise RuntimeError(
+            "review-gov is not installed in this environment; run `uv sync` "
+            "or pass --no-store-migration"
+        )
+    probe = subprocess.run(
+        [review_gov, "db", "--help"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if probe.returncode == 0:
+        return [review_gov, "db", "upgrade"]
+    logger.info("review-gov has no db command; creating the store with review-gov init")
+    return [review_gov, "init"]
 
 
 def wait_until(
@@ -437,15 +499,14 @@ def run_pipeline(settings: RunSettings, processes: ProcessGroup) -> dict[str, An
     password_file.write_text(json.dumps({ADMIN_USERNAME: admin_password}), encoding="utf-8")
     password_file.chmod(0o600)
 
-    run_command([sys.executable, "-m", "airflow", "db", "migrate"], environment, timeout=600)
+    def remaining() -> float:
+        return max(1.0, deadline - time.monotonic())
+
+    run_command([sys.executable, "-m", "airflow", "db", "migrate"], environment, remaining())
     if settings.migrate_store:
-        review_gov = shutil.which("review-gov", path=str(Path(sys.executable).parent))
-        if review_gov is None:
-            raise RuntimeError(
-                "review-gov is not installed in this environment; run `uv sync` "
-                "or pass --no-store-migration"
-            )
-        run_command([review_gov, "db", "upgrade"], environment, timeout=600)
+        run_command(store_setup_command(environment), environment, remaining())
+    if settings.ingest_exports:
+        run_command(INGEST_COMMAND, environment, remaining())
 
     start_services(settings, environment, processes)
 
@@ -574,10 +635,28 @@ def parse_arguments(argv: Sequence[str] | None) -> RunSettings:
         "--worker-concurrency", type=int, default=1, help="task instances per Celery worker"
     )
     parser.add_argument(
+        "--input-dir",
+        type=Path,
+        default=ROOT / "examples",
+        help="folder of the file exports that are ingested before the run",
+    )
+    parser.add_argument(
+        "--partition-size",
+        type=int,
+        default=2000,
+        help="reviews per masking partition (REVIEW_GOV_PARTITION_SIZE)",
+    )
+    parser.add_argument(
+        "--no-ingest",
+        dest="ingest_exports",
+        action="store_false",
+        help="start with the governance store empty, without loading the file exports",
+    )
+    parser.add_argument(
         "--no-store-migration",
         dest="migrate_store",
         action="store_false",
-        help="skip `review-gov db upgrade` on the governance database",
+        help="skip creating the governance store's schema (review-gov db upgrade or init)",
     )
     arguments = parser.parse_args(argv)
 
@@ -607,6 +686,9 @@ def parse_arguments(argv: Sequence[str] | None) -> RunSettings:
         worker_names=("loopback-worker-1", "loopback-worker-2"),
         worker_concurrency=arguments.worker_concurrency,
         migrate_store=arguments.migrate_store,
+        ingest_exports=arguments.ingest_exports,
+        input_dir=arguments.input_dir.resolve(),
+        partition_size=arguments.partition_size,
     )
 
 
@@ -614,6 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = parse_arguments(argv)
+    try:
+        run_lock = acquire_run_lock(settings.postgres_url)
+    except (RuntimeError, psycopg.Error) as error:
+        logger.error("loopback run not started: %s", error)
+        print(json.dumps({"error": str(error)}))
+        return 1
 
     if settings.work_dir.exists():
         shutil.rmtree(settings.work_dir)
@@ -625,13 +713,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signal_number, frame: sys.exit(128 + signal_number))
     try:
         summary = run_pipeline(settings, processes)
-    except (RuntimeError, TimeoutError, httpx.HTTPError, psycopg.Error, redis.RedisError) as error:
+    except (
+        RuntimeError,
+        TimeoutError,
+        subprocess.SubprocessError,
+        httpx.HTTPError,
+        psycopg.Error,
+        redis.RedisError,
+    ) as error:
         logger.error("loopback run failed: %s", error)
         logger.error("service logs are in %s", log_dir)
         print(json.dumps({"error": str(error), "log_dir": str(log_dir)}))
         return 1
     finally:
         processes.stop_all()
+        run_lock.close()
 
     problems = check_summary(settings, summary)
     for problem in problems:

@@ -7,8 +7,10 @@ the mapped task's instances ran on both workers. Each run takes one to a few min
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,8 +24,14 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "distributed_run.py"
 PROBE_DAGS = Path(__file__).resolve().parent / "data" / "loopback_dags"
+EXAMPLES = ROOT / "examples"
 RUN_TIMEOUT_SECONDS = 900
 WORKERS = {"loopback-worker-1", "loopback-worker-2"}
+# A slice of the bundled reviews keeps the masking run to a few minutes on two cores: about 1,500
+# reviews in partitions of 250, so six mapped instances.
+TRUSTPILOT_REVIEWS = 1000
+SURVEY_RESPONSES = 500
+PARTITION_SIZE = 250
 
 
 def require_services() -> None:
@@ -65,6 +73,48 @@ def run_distributed(
     return result, json.loads(last_line)
 
 
+def write_examples_slice(target: Path) -> Path:
+    """Copy the bundled exports to `target`, keeping only the first reviews and survey responses."""
+    shutil.copytree(EXAMPLES, target)
+
+    trustpilot = target / "reviews" / "trustpilot_fr_export.csv"
+    with trustpilot.open(encoding="utf-8", newline="") as source:
+        rows = list(csv.reader(source, delimiter=";"))
+    with trustpilot.open("w", encoding="utf-8", newline="") as sliced:
+        csv.writer(sliced, delimiter=";").writerows(rows[: TRUSTPILOT_REVIEWS + 1])
+
+    surveys = target / "internal" / "survey_responses.jsonl"
+    lines = surveys.read_text(encoding="utf-8").splitlines(keepends=True)
+    surveys.write_text("".join(lines[:SURVEY_RESPONSES]), encoding="utf-8")
+    return target
+
+
+@pytest.mark.timeout(RUN_TIMEOUT_SECONDS + 180)
+def test_masking_partitions_use_both_workers(tmp_path: Path) -> None:
+    input_dir = write_examples_slice(tmp_path / "examples")
+
+    result, summary = run_distributed(
+        tmp_path,
+        "--dag-id",
+        "review_masking",
+        "--mapped-task-id",
+        "mask_partition",
+        "--input-dir",
+        str(input_dir),
+        "--partition-size",
+        str(PARTITION_SIZE),
+        "--timeout",
+        str(RUN_TIMEOUT_SECONDS),
+    )
+
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert summary["state"] == "success"
+    assert summary["partitions"] >= 4
+    assert summary["partition_states"] == ["success"]
+    assert set(summary["hosts"]) == WORKERS
+    assert summary["task_states"]["summarize[-1]"] == "success"
+
+
 @pytest.mark.timeout(RUN_TIMEOUT_SECONDS + 180)
 def test_probe_spreads_over_workers(tmp_path: Path) -> None:
     (tmp_path / "plugins").mkdir()
@@ -81,6 +131,7 @@ def test_probe_spreads_over_workers(tmp_path: Path) -> None:
         "--airflow-database",
         "airflow_it_probe",
         "--no-store-migration",
+        "--no-ingest",
         "--timeout",
         str(RUN_TIMEOUT_SECONDS),
     )
