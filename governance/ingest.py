@@ -1,6 +1,6 @@
 """Load normalised records into the store: idempotent upserts, encryption, quarantine.
 
-Re-running a load with the same input changes nothing: rows are keyed by source and external id,
+Re-running a load with the same input changes nothing. Rows are keyed by source and external id:
 an unchanged row is skipped, an edited one is updated (and its masked text dropped so it is masked
 again), and quarantine rows are keyed by a hash of source, reference and raw content.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 from pathlib import Path
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 QUARANTINE_SUBJECT = "system:quarantine"
 
+T = TypeVar("T")
+PERSONAL_CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "postal_address")
+
 
 def customer_subject(customer_id: str) -> str:
     return f"customer:{customer_id}"
@@ -45,7 +49,7 @@ def review_subject(review_id: str) -> str:
 
 @dataclass
 class LoadCounts:
-    """What one load did, per outcome; only counts, never values."""
+    """Counts of one load by outcome, never values."""
 
     source: str
     read: int = 0
@@ -118,47 +122,67 @@ def load_customers(
     counts = LoadCounts(source)
     now = datetime.now(UTC)
     with store.engine.begin() as conn:
-        existing = {
-            row.customer_id: row.last_contact_at
-            for row in conn.execute(select(customers.c.customer_id, customers.c.last_contact_at))
-        }
+        existing = {row.customer_id: row.content_hash for row in conn.execute(
+            select(customers.c.customer_id, customers.c.content_hash))}
         seen: set[str] = set()
-        for item in items:
-            counts.read += 1
-            if isinstance(item, Rejected):
-                _record_rejection(store, conn, counts, item, run_id)
-                continue
-            if item.customer_id in seen:
-                _record_rejection(
-                    store, conn, counts,
-                    Rejected(source, f"customer {item.customer_id}", "duplicate customer id in the same export",
-                             item.model_dump_json(), item.customer_id),
-                    run_id,
-                )
-                continue
-            seen.add(item.customer_id)
-            subject_id = customer_subject(item.customer_id)
-            context = f"customers:{item.customer_id}"
-            values = {
-                "subject_id": subject_id,
-                "channel": item.channel,
-                "created_at": item.created_at,
-                "last_contact_at": item.last_contact_at,
-                "ingested_at": now,
-            }
-            for column in ("first_name", "last_name", "email", "phone", "postal_address"):
-                values[f"{column}_enc"] = store.encrypt(
-                    conn, subject_id, getattr(item, column), f"{context}:{column}"
-                )
-            if item.customer_id not in existing:
-                conn.execute(insert(customers).values(customer_id=item.customer_id, **values))
-                counts.inserted += 1
-            elif existing[item.customer_id] != item.last_contact_at:
-                conn.execute(update(customers).where(customers.c.customer_id == item.customer_id).values(**values))
-                counts.updated += 1
-            else:
-                counts.unchanged += 1
+        for chunk in _chunks(items, BATCH_SIZE):
+            accepted: list[tuple[CustomerRecord, str]] = []
+            for item in chunk:
+                counts.read += 1
+                if isinstance(item, Rejected):
+                    _record_rejection(store, conn, counts, item, run_id)
+                    continue
+                if item.customer_id in seen:
+                    duplicate = Rejected(
+                        source, f"customer {item.customer_id}", "duplicate customer id in the same export",
+                        item.model_dump_json(), item.customer_id,
+                    )
+                    _record_rejection(store, conn, counts, duplicate, run_id)
+                    continue
+                seen.add(item.customer_id)
+                content_hash = hashlib.sha256(item.model_dump_json().encode("utf-8")).hexdigest()
+                if existing.get(item.customer_id) == content_hash:
+                    counts.unchanged += 1
+                    continue
+                accepted.append((item, content_hash))
+            _write_customers(store, conn, accepted, existing, counts, now)
     return counts
+
+
+def _write_customers(
+    store: Store,
+    conn: Connection,
+    accepted: list[tuple[CustomerRecord, str]],
+    existing: dict[str, str],
+    counts: LoadCounts,
+    now: datetime,
+) -> None:
+    store.preload_keys(conn, [customer_subject(item.customer_id) for item, _hash in accepted])
+    inserts: list[dict[str, object]] = []
+    for item, content_hash in accepted:
+        subject_id = customer_subject(item.customer_id)
+        values: dict[str, object] = {
+            "customer_id": item.customer_id,
+            "subject_id": subject_id,
+            "channel": item.channel,
+            "created_at": item.created_at,
+            "last_contact_at": item.last_contact_at,
+            "content_hash": content_hash,
+            "ingested_at": now,
+        }
+        for column in PERSONAL_CUSTOMER_FIELDS:
+            values[f"{column}_enc"] = store.encrypt(
+                conn, subject_id, getattr(item, column), f"customers:{item.customer_id}:{column}"
+            )
+        if item.customer_id in existing:
+            conn.execute(update(customers).where(customers.c.customer_id == item.customer_id).values(**values))
+            counts.updated += 1
+        else:
+            inserts.append(values)
+            counts.inserted += 1
+        existing[item.customer_id] = content_hash
+    if inserts:
+        conn.execute(insert(customers), inserts)
 
 
 def load_consents(
@@ -169,6 +193,7 @@ def load_consents(
     now = datetime.now(UTC)
     with store.engine.begin() as conn:
         existing = set(conn.execute(select(consent_events.c.event_id)).scalars())
+        pending: list[dict[str, object]] = []
         for item in items:
             counts.read += 1
             if isinstance(item, Rejected):
@@ -184,8 +209,8 @@ def load_consents(
                     continue
                 existing.add(event_id)
                 new_events += 1
-                conn.execute(
-                    insert(consent_events).values(
+                pending.append(
+                    dict(
                         event_id=event_id,
                         consent_id=item.consent_id,
                         customer_id=item.customer_id,
@@ -202,13 +227,32 @@ def load_consents(
                 counts.inserted += 1
             else:
                 counts.unchanged += 1
+            if len(pending) >= BATCH_SIZE:
+                conn.execute(insert(consent_events), pending)
+                pending = []
+        if pending:
+            conn.execute(insert(consent_events), pending)
     return counts
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def load_reviews(
     store: Store, items: Iterable[ReviewRecord | Rejected], source: str, run_id: str | None = None
 ) -> LoadCounts:
-    """Upsert reviews with raw text, title and author encrypted under the subject's data key."""
+    """Upsert reviews with raw text, title and author encrypted under the subject's data key.
+
+    Rows are written in chunks of BATCH_SIZE with bulk statements, inside one transaction.
+    """
     counts = LoadCounts(source)
     now = datetime.now(UTC)
     with store.engine.begin() as conn:
@@ -219,59 +263,84 @@ def load_reviews(
             )
         }
         seen_in_load: dict[str, str] = {}
-        for item in items:
-            counts.read += 1
-            if isinstance(item, Rejected):
-                _record_rejection(store, conn, counts, item, run_id)
-                continue
-            review_id = stable_id(item.source, item.external_id)
-            content_hash = item.content_hash()
-            first_hash = seen_in_load.setdefault(item.external_id, content_hash)
-            if first_hash != content_hash:
-                # Two rows of one export claim the same id with different content: keep the first
-                # and quarantine the other rather than guess which one is right.
-                conflict = Rejected(
-                    source, f"external id {item.external_id}",
-                    "duplicate id with different content in the same export",
-                    item.model_dump_json(), item.customer_id,
-                )
-                _record_rejection(store, conn, counts, conflict, run_id)
-                continue
-            previous_hash = existing.get(item.external_id)
-            if previous_hash == content_hash:
-                counts.unchanged += 1
-                continue
-            subject_id = customer_subject(item.customer_id) if item.customer_id else review_subject(review_id)
-            context = f"reviews:{review_id}"
-            values = {
-                "customer_id": item.customer_id,
-                "subject_id": subject_id,
-                "rating": item.rating,
-                "title_enc": store.encrypt(conn, subject_id, item.title, f"{context}:title"),
-                "text_enc": store.encrypt(conn, subject_id, item.text, f"{context}:text"),
-                "author_enc": store.encrypt(conn, subject_id, item.author, f"{context}:author"),
-                "language": item.language,
-                "channel": item.channel,
-                "review_date": item.review_date,
-                "experience_date": item.experience_date,
-                "updated_at": item.updated_at,
-                "content_hash": content_hash,
-                "ingested_at": now,
-                "deleted_at": None,
-            }
-            if previous_hash is None:
-                conn.execute(
-                    insert(reviews).values(
-                        review_id=review_id, source=item.source, external_id=item.external_id, **values
+        for chunk in _chunks(items, BATCH_SIZE):
+            accepted: list[tuple[ReviewRecord, str, str]] = []
+            for item in chunk:
+                counts.read += 1
+                if isinstance(item, Rejected):
+                    _record_rejection(store, conn, counts, item, run_id)
+                    continue
+                content_hash = item.content_hash()
+                first_hash = seen_in_load.setdefault(item.external_id, content_hash)
+                if first_hash != content_hash:
+                    # Two rows of one export claim the same id with different content: keep the
+                    # first and quarantine the other rather than guess which one is right.
+                    conflict = Rejected(
+                        source, f"external id {item.external_id}",
+                        "duplicate id with different content in the same export",
+                        item.model_dump_json(), item.customer_id,
                     )
-                )
-                counts.inserted += 1
-            else:
-                conn.execute(update(reviews).where(reviews.c.review_id == review_id).values(**values))
-                conn.execute(delete(masked_reviews).where(masked_reviews.c.review_id == review_id))
-                counts.updated += 1
-            existing[item.external_id] = content_hash
+                    _record_rejection(store, conn, counts, conflict, run_id)
+                    continue
+                if existing.get(item.external_id) == content_hash:
+                    counts.unchanged += 1
+                    continue
+                accepted.append((item, stable_id(item.source, item.external_id), content_hash))
+            _write_reviews(store, conn, accepted, existing, counts, now)
     return counts
+
+
+def _write_reviews(
+    store: Store,
+    conn: Connection,
+    accepted: list[tuple[ReviewRecord, str, str]],
+    existing: dict[str, str],
+    counts: LoadCounts,
+    now: datetime,
+) -> None:
+    """Encrypt and write one chunk of new or changed reviews with bulk statements."""
+    subjects = {
+        review_id: customer_subject(item.customer_id) if item.customer_id else review_subject(review_id)
+        for item, review_id, _hash in accepted
+    }
+    store.preload_keys(conn, list(subjects.values()))
+    inserts: list[dict[str, object]] = []
+    updated_ids: list[str] = []
+    for item, review_id, content_hash in accepted:
+        subject_id = subjects[review_id]
+        context = f"reviews:{review_id}"
+        values: dict[str, object] = {
+            "review_id": review_id,
+            "source": item.source,
+            "external_id": item.external_id,
+            "customer_id": item.customer_id,
+            "subject_id": subject_id,
+            "rating": item.rating,
+            "title_enc": store.encrypt(conn, subject_id, item.title, f"{context}:title"),
+            "text_enc": store.encrypt(conn, subject_id, item.text, f"{context}:text"),
+            "author_enc": store.encrypt(conn, subject_id, item.author, f"{context}:author"),
+            "language": item.language,
+            "channel": item.channel,
+            "review_date": item.review_date,
+            "experience_date": item.experience_date,
+            "updated_at": item.updated_at,
+            "content_hash": content_hash,
+            "ingested_at": now,
+            "deleted_at": None,
+        }
+        if item.external_id in existing:
+            conn.execute(update(reviews).where(reviews.c.review_id == review_id).values(**values))
+            updated_ids.append(review_id)
+            counts.updated += 1
+        else:
+            inserts.append(values)
+            counts.inserted += 1
+        existing[item.external_id] = content_hash
+    if inserts:
+        conn.execute(insert(reviews), inserts)
+    if updated_ids:
+        # An edited review is masked again: its old masked text no longer matches.
+        conn.execute(delete(masked_reviews).where(masked_reviews.c.review_id.in_(updated_ids)))
 
 
 def ingest_exports(store: Store, input_dir: Path, run_id: str | None = None) -> list[LoadCounts]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,15 @@ POSTGRES_URL = os.environ.get("REVIEW_GOV_TEST_POSTGRES_URL", "postgresql+psycop
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+# Airflow reads its configuration when first imported, so the test metadata database and the DAG
+# folder are set here, before any test module imports Airflow.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="review-gov-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 
 
 def _new_key() -> str:
@@ -81,13 +93,33 @@ def _postgres_schema_url(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store URL on each backend: a fresh SQLite file, or a fresh PostgreSQL schema."""
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _backend_url(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'governance.db'}"
+        yield f"sqlite:///{folder / 'governance.db'}"
         return
     yield from _postgres_schema_url(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL on each backend: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    yield from _backend_url(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def ingested_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A store per backend holding the whole bundled sample, shared by a module's read-only tests."""
+    from governance.ingest import ingest_exports
+    from governance.store import Store
+
+    for url in _backend_url(request, tmp_path_factory.mktemp("ingested")):
+        store = Store.open(url, os.urandom(32))
+        results = {counts.source: counts for counts in ingest_exports(store, EXAMPLES)}
+        yield store, results
+        store.engine.dispose()
 
 
 @pytest.fixture
@@ -110,3 +142,24 @@ def store(settings_env: Path):  # type: ignore[no-untyped-def]
     opened = open_store()
     yield opened
     opened.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate a throw-away SQLite Airflow metadata database; return AIRFLOW_HOME."""
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+    if str(PROJECT / "dags") not in sys.path:
+        # Airflow puts the DAG folder on sys.path in its own processes; in-process tests need the same.
+        sys.path.insert(0, str(PROJECT / "dags"))
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def pii_engine():  # type: ignore[no-untyped-def]
+    """One loaded detection engine per test session, with the real spaCy model."""
+    from governance.pii import PiiConfig, PiiEngine
+
+    engine = PiiEngine(PiiConfig())
+    engine.load()
+    return engine

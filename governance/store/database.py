@@ -113,6 +113,37 @@ class Store:
         self._data_keys[subject_id] = data_key
         return data_key
 
+    def preload_keys(self, conn: Connection, subject_ids: list[str]) -> None:
+        """Load or create the data keys of many subjects with one query and one bulk insert."""
+        missing = sorted({subject_id for subject_id in subject_ids if subject_id not in self._data_keys})
+        if not missing:
+            return
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            rows = conn.execute(
+                select(subject_keys.c.subject_id, subject_keys.c.wrapped_key, subject_keys.c.master_key_id)
+                .where(subject_keys.c.subject_id.in_(chunk))
+            ).all()
+            for row in rows:
+                if row.wrapped_key is not None:
+                    self._data_keys[row.subject_id] = self.wrapper.unwrap(
+                        row.subject_id, row.wrapped_key, stored_key_id=row.master_key_id
+                    )
+            found = {row.subject_id for row in rows}
+            new_rows = []
+            now = datetime.now(UTC)
+            for subject_id in chunk:
+                if subject_id in found:
+                    continue
+                data_key, wrapped = self.wrapper.new_data_key(subject_id)
+                self._data_keys[subject_id] = data_key
+                new_rows.append(
+                    {"subject_id": subject_id, "wrapped_key": wrapped, "master_key_id": self.wrapper.key_id,
+                     "created_at": now}
+                )
+            if new_rows:
+                conn.execute(insert(subject_keys), new_rows)
+
     def encrypt(self, conn: Connection, subject_id: str, value: str | None, context: str) -> bytes | None:
         if value is None:
             return None

@@ -74,6 +74,7 @@ customers = Table(
     Column("channel", String(32)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_contact_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False, comment="hash of the exported row"),
     Column("ingested_at", UTCDateTime, nullable=False),
 )
 
