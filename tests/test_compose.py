@@ -328,3 +328,30 @@ def test_worker_environment_merged() -> None:
     assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert "REVIEW_GOV_STORE_URL" in environment
     assert "REVIEW_GOV_MASTER_KEY" in environment
+
+
+def compose_default(variable: str) -> str:
+    """Return the default that docker-compose.yaml gives `variable` in `${variable:-default}`."""
+    match = re.search(rf"\$\{{{variable}:-([^}}]*)\}}", COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert match, f"{variable} has no default in docker-compose.yaml"
+    return match.group(1)
+
+
+def test_consent_mode_values_valid() -> None:
+    from governance.config import ConsentMode
+
+    accepted = {mode.value for mode in ConsentMode}
+
+    assert compose_default("REVIEW_GOV_CONSENT_MODE") in accepted
+    assert env_example_settings()["REVIEW_GOV_CONSENT_MODE"] in accepted
+
+
+def test_mask_operator_values_valid() -> None:
+    from typing import get_args
+
+    from governance.pii.config import Operator
+
+    accepted = set(get_args(Operator))
+
+    assert compose_default("REVIEW_GOV_MASK_OPERATOR") in accepted
+    assert env_example_settings()["REVIEW_GOV_MASK_OPERATOR"] in accepted
