@@ -33,10 +33,13 @@ def review_masking():
     @task
     def plan_partitions() -> list[dict]:
         """Split pending reviews into id ranges; only the ranges travel through XCom."""
+        from airflow.configuration import conf
+
         from governance.stages import plan_masking
         from governance_context import current_run
 
-        return plan_masking(current_run(), PARTITION_SIZE)
+        max_map_length = conf.getint("core", "max_map_length")
+        return plan_masking(current_run(), PARTITION_SIZE, max_partitions=max_map_length)
 
     @task
     def mask_partition(partition: dict) -> dict:

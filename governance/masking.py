@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
 from governance.store import Store
 from governance.store.schema import masked_reviews, reviews
@@ -89,10 +90,32 @@ def _pending_ids(
     return list(conn.execute(query).scalars())
 
 
-def plan_partitions(store: Store, partition_size: int = DEFAULT_PARTITION_SIZE) -> list[Partition]:
-    """Split pending reviews into id ranges of at most `partition_size` reviews."""
+def count_pending(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(reviews.outerjoin(masked_reviews, masked_reviews.c.review_id == reviews.c.review_id))
+                .where(_pending_condition())
+            ).scalar()
+            or 0
+        )
+
+
+def plan_partitions(
+    store: Store, partition_size: int = DEFAULT_PARTITION_SIZE, max_partitions: int | None = None
+) -> list[Partition]:
+    """Split pending reviews into id ranges of at most `partition_size` reviews.
+
+    With `max_partitions` (Airflow's `max_map_length` for a mapped task), partitions grow so that
+    their number stays within it.
+    """
     if partition_size < 1:
         raise ValueError(f"partition_size must be at least 1, got {partition_size}.")
+    if max_partitions is not None:
+        if max_partitions < 1:
+            raise ValueError(f"max_partitions must be at least 1, got {max_partitions}.")
+        partition_size = max(partition_size, math.ceil(count_pending(store) / max_partitions))
     partitions: list[Partition] = []
     after: str | None = None
     with store.engine.connect() as conn:

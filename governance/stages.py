@@ -39,12 +39,14 @@ def ingest_files(ctx: RunContext, settings: Settings | None = None) -> dict[str,
     return details
 
 
-def plan_masking(ctx: RunContext, partition_size: int, settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Split the reviews waiting to be masked into id-range partitions."""
+def plan_masking(
+    ctx: RunContext, partition_size: int, max_partitions: int | None = None, settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    """Split the reviews waiting to be masked into id-range partitions, at most `max_partitions`."""
     from governance.masking import plan_partitions
 
     store = open_store(settings)
-    partitions = [partition.as_dict() for partition in plan_partitions(store, partition_size)]
+    partitions = [partition.as_dict() for partition in plan_partitions(store, partition_size, max_partitions)]
     log.info("Planned %d masking partitions", len(partitions))
     return partitions
 
@@ -57,9 +59,9 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
 
     started_at = datetime.now(UTC)
     store = open_store(settings)
-    engine = PiiEngine(PiiConfig())
-    engine.load()
     operator = os.environ.get("REVIEW_GOV_MASK_OPERATOR", "tag")
+    engine = PiiEngine(PiiConfig.from_env(operator=operator))
+    engine.load()
     counts = mask(store, engine, Partition(**partition), operator=operator)
     details = {"partition": partition, "operator": operator, **counts.as_dict()}
     ctx.journal(
@@ -128,5 +130,51 @@ def apply_customer_retention(ctx: RunContext, settings: Settings | None = None) 
         records_in=planned,
         records_out=counts.deleted.get("customers", 0),
         details=details,
+    )
+    return details
+
+
+def plan_sources(settings: Settings | None = None) -> dict[str, list[str]]:
+    """Return the enabled source names: those loading customers, and all the others."""
+    from governance.sources.registry import plan_source_names
+
+    plan = plan_source_names()
+    log.info("Sources: %d loading customers, %d others", len(plan["customers"]), len(plan["others"]))
+    return plan
+
+
+def source_connection_id(name: str) -> str | None:
+    """Return the Airflow connection id holding the credentials of a source, if it uses one."""
+    from governance.sources.registry import get_source
+
+    return get_source(name).conn_id
+
+
+def ingest_source(
+    ctx: RunContext, name: str, credentials: Any = None, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Pull one configured source into the store and journal its counts.
+
+    `credentials` (a `governance.sources.base.Credentials`) comes from the DAG layer's Airflow
+    connection; without it the source's `REVIEW_GOV_SOURCE_<NAME>_*` variables are read.
+    """
+    from governance.sources.registry import get_source
+    from governance.sources.runner import pull_source
+
+    settings = settings or Settings.from_env()
+    started_at = datetime.now(UTC)
+    store = open_store(settings)
+    source = get_source(name)
+    run = pull_source(store, source, input_dir=settings.input_dir, credentials=credentials, run_id=ctx.run_id)
+    details = run.as_dict()
+    ctx.journal(
+        store,
+        activity="review_collection",
+        purpose="review_collection",
+        started_at=started_at,
+        records_in=run.counts.read,
+        records_out=run.counts.inserted + run.counts.updated,
+        details=details,
+        status="success" if run.state.complete else "partial",
     )
     return details

@@ -160,6 +160,8 @@ def pii_engine():  # type: ignore[no-untyped-def]
     """One loaded detection engine per test session, with the real spaCy model."""
     from governance.pii import PiiConfig, PiiEngine
 
-    engine = PiiEngine(PiiConfig())
+    from tests.pii.conftest import ENCRYPTION_KEY, PSEUDONYM_KEY
+
+    engine = PiiEngine(PiiConfig(pseudonym_key=PSEUDONYM_KEY, encryption_key=ENCRYPTION_KEY))
     engine.load()
     return engine

@@ -65,3 +65,14 @@ def test_journal_edit_is_detected(store: Store) -> None:
     report = verify_chain(store.engine)
     assert not report.ok
     assert report.first_broken_seq == 2
+
+
+def test_rolled_back_key_not_cached(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.engine.begin() as conn:
+        store.encrypt(conn, "customer:T4", "secret text", "ctx")
+        raise RuntimeError("abort the transaction")
+    with store.engine.begin() as conn:
+        sealed = store.encrypt(conn, "customer:T4", "secret text", "ctx")
+    with store.engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM subject_keys WHERE subject_id = 'customer:T4'")).scalar() == 1
+        assert store.decrypt(conn, "customer:T4", sealed, "ctx") == "secret text"

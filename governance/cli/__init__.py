@@ -9,11 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from governance.cli import bench, pii
+from governance.cli.sources import app as sources_app
 from governance.config import Settings
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
 register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
 app.add_typer(register_app, name="register")
+app.add_typer(bench.app, name="bench")
+app.add_typer(pii.app, name="pii")
+app.add_typer(sources_app, name="sources")
 
 console = Console()
 

@@ -5,11 +5,13 @@ Nothing here downloads anything: the spaCy model must be installed as a package,
 """
 
 import logging
+from collections.abc import Container
 
 import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
+from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH_STOP_WORDS
 
 from governance.pii.config import SUPPORTED_LANGUAGES, PiiConfig
 from governance.pii.recognizers.address import StreetAddressRecognizer
@@ -52,22 +54,36 @@ def load_spacy_pipeline(model: str) -> spacy.Language:
     return nlp
 
 
-def read_common_words(nlp: spacy.Language) -> frozenset[str]:
-    """Return the lower-case common words known to the pipeline: stop words and lemmatizer tables.
+def read_name_lexicon(nlp: spacy.Language) -> NameLexicon:
+    """Build the name lexicon, taking common words from the pipeline's stop words and lemmatizer.
 
-    The French pipelines ship lookup tables of about 95,000 lemmas and 217,000 inflected forms.
-    A pipeline without them (most English ones) gives only its stop words.
+    The French pipelines ship lemmatizer tables: adjective, adverb and verb lemmas, inflection
+    exceptions, and a table of inflected forms. Their noun list also contains many proper nouns
+    (``julie``, ``hogan``), so a noun counts as common only when its plural is a known form.
+    A pipeline without these tables gives only its stop words. English stop words are always
+    added, because English reviews go through the same pipeline.
     """
     words = {word.casefold() for word in nlp.Defaults.stop_words}
+    words.update(word.casefold() for word in ENGLISH_STOP_WORDS)
+    inflected_forms: Container[str] = frozenset()
+    lookups = None
     if "lemmatizer" in nlp.pipe_names:
         lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
-        if lookups is not None and lookups.has_table("lemma_index"):
-            for lemmas in lookups.get_table("lemma_index").values():
-                words.update(lemma.casefold() for lemma in lemmas)
-        if lookups is not None and lookups.has_table("lemma_lookup"):
-            words.update(str(form).casefold() for form in lookups.get_table("lemma_lookup").keys()
-                         if isinstance(form, str))
-    return frozenset(words)
+    if lookups is not None and lookups.has_table("lemma_lookup"):
+        inflected_forms = lookups.get_table("lemma_lookup")
+    if lookups is not None and lookups.has_table("lemma_index"):
+        for part_of_speech, lemmas in lookups.get_table("lemma_index").items():
+            if part_of_speech == "noun" or nlp.vocab.strings[part_of_speech] == "noun":
+                words.update(
+                    lemma for lemma in lemmas
+                    if f"{lemma}s" in inflected_forms or f"{lemma}x" in inflected_forms
+                )
+            else:
+                words.update(lemmas)
+    if lookups is not None and lookups.has_table("lemma_exc"):
+        for exceptions in lookups.get_table("lemma_exc").values():
+            words.update(form.casefold() for form in exceptions)
+    return NameLexicon.load(frozenset(words), inflected_forms)
 
 
 def keep_only_ner(nlp: spacy.Language) -> spacy.Language:
@@ -106,7 +122,7 @@ def build_recognizers(language: str, lexicon: NameLexicon | None = None) -> list
 def build_registry(
     languages: tuple[str, ...] = SUPPORTED_LANGUAGES, lexicon: NameLexicon | None = None
 ) -> RecognizerRegistry:
-    """Return a Presidio registry holding this project's recognizers for ``languages``."""
+    """Return a Presidio registry containing this project's recognizers for ``languages``."""
     registry = RecognizerRegistry(supported_languages=list(languages))
     for language in languages:
         for recognizer in build_recognizers(language, lexicon):
@@ -139,6 +155,10 @@ def build_presidio_analyzer(config: PiiConfig) -> AnalyzerEngine:
 
     For callers that want Presidio's own API. :class:`~governance.pii.PiiEngine` does not use
     it: it runs the same recognizers on batches of parsed documents.
+
+    NOTE: results differ from PiiEngine's. Names come only from the rule recognizer (no spaCy
+    PER spans are registered), and overlapping spans such as a phone pattern inside a NIR are
+    returned as Presidio returns them, without PiiEngine's overlap resolution.
     """
     if not spacy.util.is_package(config.spacy_model):
         # Presidio's spaCy engine would try to download a missing model.

@@ -71,7 +71,7 @@ class PiiConfig(BaseModel):
         if key is not None and len(key) not in (16, 24, 32):
             raise ValueError(
                 f"encryption_key is {len(key)} bytes long: AES-GCM needs 16, 24 or 32 bytes "
-                f"(set {ENCRYPTION_KEY_ENV} to 64 hexadecimal characters for a 32-byte key)"
+                f"(set {ENCRYPTION_KEY_ENV} to the base64 of 32 random bytes)"
             )
         return key
 
@@ -81,7 +81,7 @@ class PiiConfig(BaseModel):
         if key is not None and len(key) < 16:
             raise ValueError(
                 f"pseudonym_key is {len(key)} bytes long: use at least 16 bytes "
-                f"(set {PSEUDONYM_KEY_ENV} to a random string of 32 characters or more)"
+                f"(set {PSEUDONYM_KEY_ENV} to the base64 of 32 random bytes)"
             )
         return key
 
@@ -95,28 +95,20 @@ class PiiConfig(BaseModel):
             )
         if operator == "encrypt" and self.encryption_key is None:
             raise ValueError(
-                f"operator 'encrypt' needs a 32-byte AES key: set {ENCRYPTION_KEY_ENV} to 64 "
-                "hexadecimal characters or pass encryption_key to PiiConfig"
+                f"operator 'encrypt' needs a 32-byte AES key: set {ENCRYPTION_KEY_ENV} to the base64 "
+                "of 32 random bytes or pass encryption_key to PiiConfig"
             )
 
     @classmethod
     def from_env(cls, **settings: object) -> "PiiConfig":
         """Build a configuration whose keys come from the environment unless given in ``settings``.
 
-        ``REVIEW_GOV_PSEUDONYM_KEY`` is used as UTF-8 bytes. ``REVIEW_GOV_ENCRYPTION_KEY`` is
-        hexadecimal (32, 48 or 64 characters for a 16, 24 or 32-byte AES key).
+        Both ``REVIEW_GOV_PSEUDONYM_KEY`` and ``REVIEW_GOV_ENCRYPTION_KEY`` are base64 of 32
+        random bytes, like every key of this project; an unset variable leaves the key empty.
         """
-        pseudonym_value = os.environ.get(PSEUDONYM_KEY_ENV)
-        if "pseudonym_key" not in settings and pseudonym_value:
-            settings["pseudonym_key"] = pseudonym_value.encode("utf-8")
+        from governance.config import read_key
 
-        encryption_value = os.environ.get(ENCRYPTION_KEY_ENV)
-        if "encryption_key" not in settings and encryption_value:
-            try:
-                settings["encryption_key"] = bytes.fromhex(encryption_value.strip())
-            except ValueError as error:
-                raise ValueError(
-                    f"{ENCRYPTION_KEY_ENV} is not hexadecimal: set it to 64 hexadecimal "
-                    "characters, for example the output of `openssl rand -hex 32`"
-                ) from error
+        for field, variable in (("pseudonym_key", PSEUDONYM_KEY_ENV), ("encryption_key", ENCRYPTION_KEY_ENV)):
+            if field not in settings and os.environ.get(variable, "").strip():
+                settings[field] = read_key(variable.removeprefix("REVIEW_GOV_"))
         return cls(**settings)

@@ -27,6 +27,10 @@ ENTITY_PRIORITY: dict[str, int] = {
 }
 
 
+# Types whose values are several words: two pieces one space apart are one value.
+_MULTI_WORD_TYPES = frozenset({"PERSON", "LOCATION"})
+
+
 def _is_word_character(character: str) -> bool:
     return character.isalnum() or unicodedata.category(character).startswith("M")
 
@@ -55,42 +59,54 @@ def resolve_overlaps(text: str, candidates: list[Detection]) -> list[Detection]:
             item.start,
         ),
     )
-    taken: list[tuple[int, int]] = []
+    covered_spans: list[tuple[int, int]] = []
     accepted: list[Detection] = []
     for candidate in ranked:
-        for piece_start, piece_end in _subtract(candidate.start, candidate.end, taken):
+        for piece_start, piece_end in _subtract(candidate.start, candidate.end, covered_spans):
+            # A piece left over by a cut keeps no whitespace at its edges.
+            while piece_start < piece_end and text[piece_start].isspace():
+                piece_start += 1
+            while piece_end > piece_start and text[piece_end - 1].isspace():
+                piece_end -= 1
             if not any(_is_word_character(character) for character in text[piece_start:piece_end]):
                 continue
             accepted.append(Detection(piece_start, piece_end, candidate.entity_type, candidate.score))
-            taken.append((piece_start, piece_end))
-    return _merge_touching(sorted(accepted, key=lambda item: item.start))
+            covered_spans.append((piece_start, piece_end))
+    return _merge_touching(text, sorted(accepted, key=lambda item: item.start))
 
 
-def _subtract(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _subtract(start: int, end: int, covered_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     pieces = [(start, end)]
-    for taken_start, taken_end in taken:
+    for covered_start, covered_end in covered_spans:
         next_pieces: list[tuple[int, int]] = []
         for piece_start, piece_end in pieces:
-            if taken_end <= piece_start or taken_start >= piece_end:
+            if covered_end <= piece_start or covered_start >= piece_end:
                 next_pieces.append((piece_start, piece_end))
                 continue
-            if piece_start < taken_start:
-                next_pieces.append((piece_start, taken_start))
-            if taken_end < piece_end:
-                next_pieces.append((taken_end, piece_end))
+            if piece_start < covered_start:
+                next_pieces.append((piece_start, covered_start))
+            if covered_end < piece_end:
+                next_pieces.append((covered_end, piece_end))
         pieces = next_pieces
     return pieces
 
 
-def _merge_touching(detections: list[Detection]) -> list[Detection]:
-    """Merge neighbours of one type that touch, so that one value gets one replacement."""
+def _merge_touching(text: str, detections: list[Detection]) -> list[Detection]:
+    """Merge neighbours of one type that touch, and names or addresses separated by one space,
+    so that one value (`Julie Dupont` found as two pieces) gets one replacement."""
     merged: list[Detection] = []
     for detection in detections:
         previous = merged[-1] if merged else None
         if (
             previous is not None
             and previous.entity_type == detection.entity_type
-            and previous.end >= detection.start
+            and (
+                previous.end >= detection.start
+                or (
+                    detection.entity_type in _MULTI_WORD_TYPES
+                    and text[previous.end : detection.start] == " "
+                )
+            )
         ):
             merged[-1] = Detection(
                 previous.start,

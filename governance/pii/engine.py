@@ -20,13 +20,18 @@ from governance.pii.analyzer import (
     check_entities_registered,
     keep_only_ner,
     load_spacy_pipeline,
-    read_common_words,
+    read_name_lexicon,
 )
 from governance.pii.config import SUPPORTED_LANGUAGES, Operator, PiiConfig
 from governance.pii.conflicts import expand_to_word_boundaries, resolve_overlaps
 from governance.pii.operators import Replacer, apply_operator, make_encryptor, make_pseudonymizer, tag
-from governance.pii.recognizers.person import NameLexicon
-from governance.pii.text_view import TextView, make_view, split_into_chunks
+from governance.pii.recognizers.person import (
+    STOP_WORDS,
+    SURNAME_PARTICLES,
+    TITLE_PATTERN,
+    NameLexicon,
+)
+from governance.pii.text_view import make_view, split_into_chunks
 from governance.pii.types import Detection, MaskResult
 
 logger = logging.getLogger(__name__)
@@ -42,6 +47,12 @@ CONTEXT_SCORE_BOOST = 0.35
 CONTEXT_MIN_SCORE = 0.4
 
 NER_PERSON_SCORE = 0.85
+
+_NAME_CHARACTERS = re.compile(r"[^\W\d_]+(?:[ \u00a0'’.-]+[^\W\d_]*)*\.?")
+_NAME_WORD = re.compile(r"[^\W\d_]+")
+_CAMEL_CASE = re.compile(r"[a-zà-ÿ][A-ZÀ-Ý]")
+# `Remboursez-moi`, `Écrivez-nous`: a capitalised imperative, not a name.
+_IMPERATIVE_PRONOUN = re.compile(r"-(?:moi|toi|nous|vous|le|la|les|lui|leur|en|y)\b", re.IGNORECASE)
 
 _LINGUA_LANGUAGES = {Language.FRENCH: "fr", Language.ENGLISH: "en"}
 
@@ -69,6 +80,16 @@ class PiiEngine:
         self._context_patterns: dict[str, re.Pattern[str] | None] = {}
         self._language_detector = None
         self._allow_list = frozenset(value.casefold() for value in self.config.allow_list)
+        self._allow_pattern = (
+            re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(re.escape(value) for value in sorted(self.config.allow_list, key=len, reverse=True))
+                + r")(?!\w)",
+                re.IGNORECASE,
+            )
+            if self.config.allow_list
+            else None
+        )
 
     # -- loading -------------------------------------------------------------------------
 
@@ -77,25 +98,27 @@ class PiiEngine:
         return self._nlp is not None
 
     def load(self) -> "PiiEngine":
-        """Load the spaCy model, the recognizers and the language detector; return ``self``.
+        """Load the spaCy model, the recognizers and the language detector, and return ``self``.
 
         Raises ``SpacyModelNotInstalledError`` when the model package is missing, and
         ``ValueError`` when a configured entity has no recognizer or the operator has no key.
         """
         self.config.check_operator_key()
+        # Checked with the bundled lexicon first, so that a bad entity list fails before the
+        # model takes seconds to load.
+        check_entities_registered(self.config, build_registry(SUPPORTED_LANGUAGES))
         nlp = load_spacy_pipeline(self.config.spacy_model)
-        self._lexicon = NameLexicon.load(read_common_words(nlp))
+        self._lexicon = read_name_lexicon(nlp)
         self._nlp = keep_only_ner(nlp)
 
         registry = build_registry(SUPPORTED_LANGUAGES, self._lexicon)
-        check_entities_registered(self.config, registry)
-        wanted = set(self.config.entities)
+        requested_entities = set(self.config.entities)
         for language in SUPPORTED_LANGUAGES:
             self._recognizers[language] = [
                 recognizer
                 for recognizer in registry.recognizers
                 if recognizer.supported_language == language
-                and wanted.intersection(recognizer.supported_entities)
+                and requested_entities.intersection(recognizer.supported_entities)
             ]
         for recognizers in self._recognizers.values():
             for recognizer in recognizers:
@@ -119,7 +142,7 @@ class PiiEngine:
     # -- language ------------------------------------------------------------------------
 
     def detect_language(self, text: str) -> str:
-        """Return ``"fr"`` or ``"en"``; a text whose language is unclear is taken as French."""
+        """Return ``"fr"`` or ``"en"``. A text whose language is unclear is taken as French."""
         self._require_loaded()
         language = self._language_detector.detect_language_of(text)
         return _LINGUA_LANGUAGES.get(language, FALLBACK_LANGUAGE)
@@ -201,10 +224,15 @@ class PiiEngine:
 
         if "PERSON" in self.config.entities:
             for entity in doc.ents:
-                if entity.label_ in SPACY_PERSON_LABELS and self._is_plausible_name(entity.text):
-                    start, end = _strip_non_word(text, entity.start_char, entity.end_char)
-                    if start < end:
-                        found.append((start, end, "PERSON", NER_PERSON_SCORE))
+                if entity.label_ not in SPACY_PERSON_LABELS:
+                    continue
+                start, end = _strip_non_word(text, entity.start_char, entity.end_char)
+                title = TITLE_PATTERN.match(text, start, end)
+                if title is not None:
+                    # `M. Dupont`: the title stays readable, like in the rule-based spans.
+                    start = title.end()
+                if start < end and self._is_plausible_name(text, start, end):
+                    found.append((start, end, "PERSON", NER_PERSON_SCORE))
 
         for recognizer in self._recognizers[language]:
             context = self._context_patterns.get(recognizer.name)
@@ -216,29 +244,65 @@ class PiiEngine:
                     found.append((result.start, result.end, result.entity_type, score))
         return found
 
-    def _is_plausible_name(self, value: str) -> bool:
-        """Reject spaCy PER spans that cannot be a name: digits, emails, lone common words."""
-        if any(character.isdigit() or character == "@" for character in value):
+    def _is_plausible_name(self, text: str, start: int, end: int) -> bool:
+        """Return whether a spaCy PER span can be a name.
+
+        The French model, also run on English text, tags capitalised verbs (`Remboursez-moi`),
+        acronyms (`CB`), sentence openers (`Disappointing`) and phrases (`fried noodles`).
+        A kept span has only letters, spaces, hyphens, apostrophes and dots. Every word is
+        capitalised except surname particles, and the first word is not a stop word. A single
+        word must be a known first name when it starts a sentence or is CamelCase (`HelloFresh`).
+        """
+        value = text[start:end]
+        if not _NAME_CHARACTERS.fullmatch(value):
             return False
-        words = re.findall(r"[^\W\d_]+", value)
+        if _IMPERATIVE_PRONOUN.match(text, end):
+            return False
+        words = _NAME_WORD.findall(value)
         if not words:
             return False
         lexicon = self._lexicon
-        name_words = [
-            word
+        if words[0].casefold() in STOP_WORDS and words[0].casefold() not in SURNAME_PARTICLES:
+            return False
+        for word in words:
+            if not (word[0].isupper() or word.casefold() in SURNAME_PARTICLES):
+                return False
+        if not any(
+            len(word) > 1 and (lexicon.is_first_name(word) or not lexicon.is_common_word(word))
             for word in words
-            if len(word) > 1 and (lexicon.is_first_name(word) or not lexicon.is_common_word(word))
-        ]
-        return bool(name_words)
+        ):
+            return False
+        if len(words) == 1:
+            word = words[0]
+            if _CAMEL_CASE.search(word) and not lexicon.is_first_name(word):
+                return False
+            if word.isupper() and len(word) <= 3 and not lexicon.is_first_name(word):
+                return False
+            if _starts_sentence(text, start) and not lexicon.is_first_name(word):
+                return False
+        return True
 
     def _finalize(self, text: str, candidates: list[Detection]) -> list[Detection]:
         expanded = []
         for candidate in candidates:
             start, end = expand_to_word_boundaries(text, candidate.start, candidate.end)
-            if text[start:end].strip().casefold() in self._allow_list:
+            if self._is_allowed(text[start:end], candidate.entity_type):
                 continue
             expanded.append(Detection(start, end, candidate.entity_type, candidate.score))
         return resolve_overlaps(text, expanded)
+
+    def _is_allowed(self, value: str, entity_type: str) -> bool:
+        """Return whether the allow list keeps ``value`` readable.
+
+        A name or an address that contains an allowed term as whole words is dropped entirely,
+        so `J'adore Hello Fresh` stays readable when `Hello Fresh` is allowed. Other types need
+        an exact match.
+        """
+        if self._allow_pattern is None:
+            return False
+        if entity_type in ("PERSON", "LOCATION"):
+            return self._allow_pattern.search(value) is not None
+        return value.strip().casefold() in self._allow_list
 
     # -- masking -------------------------------------------------------------------------
 
@@ -287,6 +351,11 @@ def _has_context(text: str, result, context: re.Pattern[str]) -> bool:
     return context.search(before) is not None or context.search(after) is not None
 
 
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\u00a0\"'«(")
+    return not before or before[-1] in ".!?\n…:"
+
+
 def _strip_non_word(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and not text[start].isalnum():
         start += 1
@@ -294,5 +363,3 @@ def _strip_non_word(text: str, start: int, end: int) -> tuple[int, int]:
         end -= 1
     return start, end
 
-
-__all__ = ["PiiEngine", "TextView"]

@@ -2,7 +2,7 @@
 
 Reviews come with HTML entities (``&#34;``), ``<br />`` tags and decomposed accents
 (``e`` + U+0301). Recognizers and spaCy work better on clean text, but detections must point
-into the input. A :class:`TextView` holds the cleaned text and, for each of its characters, the
+into the input. A :class:`TextView` contains the cleaned text and, for each of its characters, the
 span of input characters it came from.
 """
 

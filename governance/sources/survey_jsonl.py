@@ -8,9 +8,11 @@ be tied to a consent.
 from __future__ import annotations
 
 import json
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterator, Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
+from governance.sources.base import Connector, FileOptions, PullContext, PullState
 from governance.sources.parsing import parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 from governance.sources.trustpilot_csv import _reason
@@ -38,15 +40,34 @@ def read(path: Path, known_customers: Container[str]) -> Iterator[ReviewRecord |
                 yield Rejected(SOURCE, ref, f"unknown customer id {customer_id!r}", line)
                 continue
             try:
-                yield ReviewRecord(
-                    source=SOURCE,
-                    external_id=str(item.get("response_id") or ""),
-                    review_date=parse_date(str(item.get("submitted_at") or "")),
-                    rating=parse_rating(item.get("rating")),
-                    text=str(item.get("comment") or ""),
-                    language=item.get("language") or None,
-                    customer_id=customer_id,
-                    channel=item.get("channel") or None,
-                )
+                yield response_from_item(item, known_customers)
             except ValueError as error:
                 yield Rejected(SOURCE, ref, _reason(error), line, customer_id=customer_id)
+
+
+def response_from_item(item: Mapping[str, Any], known_customers: Container[str], source: str = SOURCE) -> ReviewRecord:
+    """Build a review from one survey response; raise ValueError naming what is invalid."""
+    customer_id = str(item.get("customer_id") or "").strip()
+    if customer_id not in known_customers:
+        raise ValueError(f"unknown customer id {customer_id!r}")
+    return ReviewRecord(
+        source=source,
+        external_id=str(item.get("response_id") or ""),
+        review_date=parse_date(str(item.get("submitted_at") or "")),
+        rating=parse_rating(item.get("rating")),
+        text=str(item.get("comment") or ""),
+        language=item.get("language") or None,
+        customer_id=customer_id,
+        channel=item.get("channel") or None,
+    )
+
+
+class SurveyJsonl(Connector):
+    """Survey responses from a JSONL export; responses of unknown customers are rejected."""
+
+    type_name: ClassVar[str] = "survey_jsonl"
+    Options = FileOptions
+
+    def records(self, ctx: PullContext, state: PullState) -> Iterator[ReviewRecord | Rejected]:
+        state.full_listing = False
+        return read(self.options.resolve(ctx.input_dir), ctx.subjects)

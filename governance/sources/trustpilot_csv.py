@@ -12,9 +12,11 @@ import csv
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import ValidationError
 
+from governance.sources.base import Connector, FileOptions, PullContext, PullState
 from governance.sources.parsing import parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 
@@ -55,6 +57,17 @@ def read(path: Path) -> Iterator[ReviewRecord | Rejected]:
                 )
             except ValueError as error:
                 yield Rejected(SOURCE, ref, _reason(error), raw)
+
+
+class TrustpilotCsv(Connector):
+    """A Trustpilot CSV export made by hand; it has no review id, so deletions cannot be seen."""
+
+    type_name: ClassVar[str] = "trustpilot_csv"
+    Options = FileOptions
+
+    def records(self, ctx: PullContext, state: PullState) -> Iterator[ReviewRecord | Rejected]:
+        state.full_listing = False
+        return read(self.options.resolve(ctx.input_dir))
 
 
 def _reason(error: ValueError) -> str:

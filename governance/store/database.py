@@ -56,6 +56,19 @@ class Store:
         self.engine = engine
         self.wrapper = wrapper
         self._data_keys: dict[str, bytes] = {}
+        # Keys created in a transaction that is not yet committed: a rollback must drop them from
+        # the cache, or a later load would skip inserting their rows.
+        self._uncommitted: set[str] = set()
+        event.listen(engine, "commit", self._on_commit)
+        event.listen(engine, "rollback", self._on_rollback)
+
+    def _on_commit(self, _conn: Connection) -> None:
+        self._uncommitted.clear()
+
+    def _on_rollback(self, _conn: Connection) -> None:
+        for subject_id in self._uncommitted:
+            self._data_keys.pop(subject_id, None)
+        self._uncommitted.clear()
 
     @classmethod
     def open(cls, url: str, master_key: bytes, *, create: bool = True) -> Store:
@@ -98,6 +111,7 @@ class Store:
             if not create:
                 raise KeyError(f"No data key for subject {subject_id}.")
             data_key, wrapped = self.wrapper.new_data_key(subject_id)
+            self._uncommitted.add(subject_id)
             conn.execute(
                 insert(subject_keys).values(
                     subject_id=subject_id,
@@ -137,6 +151,7 @@ class Store:
                     continue
                 data_key, wrapped = self.wrapper.new_data_key(subject_id)
                 self._data_keys[subject_id] = data_key
+                self._uncommitted.add(subject_id)
                 new_rows.append(
                     {"subject_id": subject_id, "wrapped_key": wrapped, "master_key_id": self.wrapper.key_id,
                      "created_at": now}

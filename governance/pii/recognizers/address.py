@@ -27,7 +27,7 @@ _STREET_NAME = rf"{_WORD}(?:[ ]{{1,2}}{_WORD}){{0,5}}?"
 # by a hyphen (`Saint-Malo`, `Sainte Maurice-la-Forêt`, `Le Rouxdan`), or after Saint/Le/La.
 _TOWN_WORD = r"[^\W\d_][\w'’]*(?:-[\w'’]+)*"
 _TOWN = (
-    rf"(?:(?:[Ss]aint|[Ss]ainte|[Ss]t|[Ss]te|[Ll]e|[Ll]a|[Ll]es|[Ll]')[ -]?)?{_TOWN_WORD}"
+    rf"(?:(?:[Ss]ainte|[Ss]aint|[Ss]te|[Ss]t|[Ll]es|[Ll]e|[Ll]a)[ -]|[Ll]['’])?{_TOWN_WORD}"
     r"(?:[ ](?:[A-ZÀ-Ý][\w'’]*(?:-[\w'’]+)*|CEDEX|Cedex|cedex)(?:[ ]\d{1,2})?){0,2}"
 )
 _POSTCODE = r"(?:\d{5}|\d{2}[ ]\d{3})"
@@ -62,7 +62,7 @@ class StreetAddressRecognizer(PatternRecognizer):
             context=self.CONTEXT,
             supported_language=supported_language,
             name=f"StreetAddressRecognizer_{supported_language}",
-            # Case-sensitive except where a group says (?i:…): the town stops at the first
+            # Case-sensitive except inside (?i:…) groups, so that the town stops at the first
             # word that is not capitalised.
             global_regex_flags=regex.MULTILINE | regex.DOTALL,
         )

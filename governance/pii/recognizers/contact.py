@@ -4,9 +4,9 @@ import phonenumbers
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer
 
-# Between two digits of a phone number: at most two separators among space, dot and dash, so
-# that `06 12 34 56 78`, `06.12.34.56.78`, `0 6 1 2 …` and `01 - 53 - 13` all match.
-_PHONE_GAP = r"[ \u00a0\u202f.\-]{0,2}"
+# Between two digits of a phone number: at most three separators among space, dot and dash, so
+# that `06 12 34 56 78`, `06.12.34.56.78`, `0 6 1 2 …` and `0 1 - 6 4 - 7 7` all match.
+_PHONE_GAP = r"[ \u00a0\u202f.\-]{0,3}"
 
 
 class PhoneNumberRecognizer(PatternRecognizer):
@@ -15,7 +15,7 @@ class PhoneNumberRecognizer(PatternRecognizer):
     French national numbers (`06 12 34 56 78`, `0612345678`, dots, dashes), French international
     forms (`+33 6 …`, `+33 (0)6 …`, `0033 6 …`), other international numbers (`+1 …`, `+44 …`)
     and North American numbers (`(526) 057-4793`, `829-994-6545`). A candidate is kept only when
-    ``phonenumbers`` says that its digit count is possible for its country.
+    ``phonenumbers`` reports that its digit count is possible for its country.
     """
 
     PATTERNS = [

@@ -1,0 +1,43 @@
+"""`review-gov bench`: throughput and memory benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Benchmarks of the pipeline stages.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("masking")
+def masking(
+    reviews: int = typer.Option(2000, "--reviews", min=64, help="Number of review texts to mask."),
+    variant: list[str] = typer.Option(
+        None, "--variant", help="Run only this variant (repeatable); all by default."
+    ),
+    output: Path | None = typer.Option(None, "--output", help="Also write the results as JSON here."),
+) -> None:
+    """Measure masking throughput and peak memory against bare spaCy and stock Presidio."""
+    from governance.bench.masking import VARIANTS, run_benchmark
+
+    unknown = [name for name in variant or [] if name not in VARIANTS]
+    if unknown:
+        raise typer.BadParameter(f"unknown variant {unknown}; choose from {list(VARIANTS)}")
+    data = run_benchmark(reviews, variant or None)
+    table = Table(title=f"Masking {reviews} review texts (mean {data['mean_chars']} characters)")
+    for column in ("variant", "texts/s", "ratio to ceiling", "peak memory (MB)"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for row in data["results"]:  # type: ignore[union-attr]
+        ratio = row["ratio_to_ceiling"]
+        table.add_row(
+            row["name"], f"{row['texts_per_second']:.1f}", "-" if ratio is None else f"{ratio:.2f}",
+            f"{row['peak_rss_mb']:.0f}",
+        )
+    console.print(table)
+    console.print(f"Machine: {data['machine']}")
+    if output:
+        output.write_text(json.dumps(data, indent=2), encoding="utf-8")

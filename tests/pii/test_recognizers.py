@@ -1,0 +1,168 @@
+"""French identifiers, addresses and names through the loaded engine."""
+
+import pytest
+
+from .conftest import masked_values
+
+
+def _types(detections):
+    return [detection.entity_type for detection in detections]
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "0612345678",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "+33 6 12 34 56 78",
+        "0033 6 12 34 56 78",
+        "01 53 13 35 12",
+    ],
+)
+def test_phone_french_written_forms(engine, phone):
+    text = f"Joignable au {phone} le soir."
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == [phone]
+    assert _types(detections) == ["PHONE_NUMBER"]
+
+
+@pytest.mark.parametrize("phone", ["(526) 057-4793", "829-994-6545", "+1 523 080 3915"])
+def test_phone_north_american_forms(engine, phone):
+    text = f"Great food. Call me at {phone}."
+    detections = engine.detect(text, "en")
+    assert masked_values(text, detections) == [phone]
+
+
+def test_span_widened_to_whole_digit_run():
+    from governance.pii.conflicts import expand_to_word_boundaries
+
+    text = "Référence 0612345678901234 à suivre"
+    assert expand_to_word_boundaries(text, 10, 20) == (10, 26)
+    assert expand_to_word_boundaries(text, 10, 26) == (10, 26)
+
+
+def test_phone_inside_longer_digit_run_not_half_masked(engine):
+    text = "Référence colis 0612345678901234 à suivre"
+    result = engine.mask(text, "fr")
+    digit_run_visible = "0612345678901234" in result.masked_text
+    digits_left = any(part in result.masked_text for part in ("01234", "90123"))
+    assert digit_run_visible or not digits_left
+
+
+@pytest.mark.parametrize(
+    "nir",
+    ["1 85 05 78 006 084 91", "185057800608491", "2 85 12 2A 123 456 95", "190062A04470285"],
+)
+def test_nir_valid_forms(engine, nir):
+    from stdnum.fr import nir as stdnum_nir
+
+    assert stdnum_nir.is_valid(nir.replace(" ", "")), "test value must carry a valid key"
+    text = f"Mon numéro de sécurité sociale : {nir}."
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == [nir]
+    assert _types(detections) == ["FR_NIR"]
+
+
+def test_nir_wrong_key_not_detected(engine):
+    detections = engine.detect("Numéro de sécurité sociale : 185057800608437.", "fr")
+    assert "FR_NIR" not in _types(detections)
+
+
+def test_siret_spaced_with_context(engine):
+    text = "Facture au nom de mon entreprise, SIRET 732 829 320 00074."
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == ["732 829 320 00074"]
+    assert _types(detections) == ["FR_SIRET"]
+
+
+def test_siret_la_poste_exception(engine):
+    # La Poste establishments: digit sum a multiple of 5 instead of Luhn.
+    text = "SIRET du bureau : 35600000000010"
+    detections = engine.detect(text, "fr")
+    assert _types(detections) == ["FR_SIRET"]
+
+
+def test_siren_needs_context(engine):
+    with_context = engine.detect("Notre SIREN est 732 829 320.", "fr")
+    without_context = engine.detect("Le colis 732 829 320 est arrivé.", "fr")
+    assert _types(with_context) == ["FR_SIREN"]
+    assert without_context == []
+
+
+def test_iban_groups_of_four(engine):
+    iban = "FR76 3000 6000 0112 3456 7890 189"
+    text = f"Remboursez-moi sur le compte {iban} svp"
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == [iban]
+    assert _types(detections) == ["IBAN_CODE"]
+
+
+@pytest.mark.parametrize("card", ["4970 1012 3456 7893", "2223000048400011", "5555-5555-5555-4444"])
+def test_card_luhn_valid_forms(engine, card):
+    text = f"J'ai été débité deux fois sur la carte {card} !"
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == [card]
+    assert _types(detections) == ["CREDIT_CARD"]
+
+
+def test_card_english_context(engine):
+    text = "They charged my card 4111 1111 1111 1111 twice."
+    detections = engine.detect(text, "en")
+    assert _types(detections) == ["CREDIT_CARD"]
+
+
+def test_card_luhn_invalid_not_detected(engine):
+    detections = engine.detect("Commande n° 4970 1012 3456 7898 bien reçue", "fr")
+    assert "CREDIT_CARD" not in _types(detections)
+
+
+@pytest.mark.parametrize("plate", ["AB-123-CD", "123 ABC 75"])
+def test_plate_siv_and_fni(engine, plate):
+    text = f"La camionnette immatriculée {plate} était garée devant chez moi."
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == [plate]
+    assert _types(detections) == ["FR_LICENSE_PLATE"]
+
+
+def test_address_one_span(engine):
+    address = "12 bis, rue de la Paix, 75002 Paris"
+    text = f"J'habite {address}. Livraison rapide."
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == [address]
+    assert _types(detections) == ["LOCATION"]
+
+
+def test_address_saint_town(engine):
+    address = "5 avenue Victor Hugo, 35400 Saint-Malo"
+    text = f"Livraison au {address} !"
+    assert masked_values(text, engine.detect(text, "fr")) == [address]
+
+
+def test_policy_town_brand_price_date_readable(engine):
+    text = "Livré à Lyon le 12 mars, box HelloFresh à 59,90 € pour 4 personnes, en France."
+    assert engine.detect(text, "fr") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Je remercie M. Dupont pour son aide.", "Dupont"),
+        ("Rendez-vous avec Mme martin demain.", "martin"),
+        ("Dossier de DUPONT Marie transmis.", "DUPONT Marie"),
+        ("Patient : Dupuis, Jean-Luc, suivi.", "Dupuis, Jean-Luc"),
+        ("Un grand merci à Julie pour sa patience.", "Julie"),
+        ("Tout était parfait.\nCordialement, Marcel L.", "Marcel L."),
+        ("Our server Rebecca was great.", "Rebecca"),
+    ],
+    ids=["title", "title-lower", "upper-surname-first", "surname-comma", "thanks", "signature", "english-role"],
+)
+def test_name_forms(engine, text, name):
+    detections = engine.detect(text, None)
+    assert masked_values(text, detections) == [name]
+    assert _types(detections) == ["PERSON"]
+
+
+def test_name_common_word_first_name_needs_surname(engine):
+    detections = engine.detect("La sauce claire était bonne.", "fr")
+    assert detections == []
