@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from governance.config import Settings
+from governance.register.journal import ExtractRecord
 from governance.runtime import RunContext, open_store
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
         records_in=int(partition["size"]),
         records_out=counts.reviews,
         details=details,
+        entities_masked=dict(counts.entities),
     )
     return details
 
@@ -106,6 +108,10 @@ def check_publication_consent(ctx: RunContext, settings: Settings | None = None)
         records_out=result.rows,
         details=details,
         status="success" if result.coverage.success else "violation",
+        consents_checked=result.coverage.checked,
+        extracts=[ExtractRecord("publication", result.rows, ["public website"], details["extract"]["path"])]
+        if result.path
+        else [],
     )
     return details
 
@@ -130,6 +136,7 @@ def apply_customer_retention(ctx: RunContext, settings: Settings | None = None) 
         records_in=planned,
         records_out=counts.deleted.get("customers", 0),
         details=details,
+        deletions=counts.deleted,
     )
     return details
 

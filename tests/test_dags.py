@@ -46,6 +46,7 @@ def _slice_inputs(target: Path, trustpilot_rows: int, survey_lines: int) -> None
     (target / "reviews").mkdir()
     for name in ("crm_customers.csv", "consents.csv"):
         shutil.copy(EXAMPLES / "internal" / name, target / "internal" / name)
+    shutil.copy(EXAMPLES / "reviews" / "amazon_fr_sample.tsv", target / "reviews" / "amazon_fr_sample.tsv")
     lines = (EXAMPLES / "internal" / "survey_responses.jsonl").read_text(encoding="utf-8").splitlines()
     malformed = {18, 43, 109, 231, 401, 3001}  # unknown customer, 5/5, 31/02, empty, 9, duplicate
     kept = [line for number, line in enumerate(lines, 1) if number <= survey_lines or number in malformed]

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from governance.cli import bench, pii
+from governance.cli.register import register_app
 from governance.cli.sources import app as sources_app
 from governance.config import Settings
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
-register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
 app.add_typer(register_app, name="register")
 app.add_typer(bench.app, name="bench")
 app.add_typer(pii.app, name="pii")
@@ -76,17 +76,3 @@ def _print_summary(data: dict) -> None:
     console.print(table)
     for name, where in data["outputs"].items():
         console.print(f"{name}: {where}")
-
-
-@register_app.command("verify")
-def register_verify() -> None:
-    """Recompute the journal's hash chain and report the first broken link."""
-    from governance.register.journal import verify_chain
-    from governance.runtime import open_store
-
-    report = verify_chain(open_store().engine)
-    if report.ok:
-        console.print(f"Journal intact: {report.entries} entries.")
-        return
-    console.print(f"Journal broken at entry {report.first_broken_seq}: {report.reason}.")
-    raise typer.Exit(code=1)
