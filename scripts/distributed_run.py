@@ -335,29 +335,14 @@ def run_command(command: Sequence[str], environment: dict[str, str], timeout: fl
 
 
 def store_setup_command(environment: dict[str, str]) -> list[str]:
-    """Return the review-gov command that brings the governance store's schema up to date.
-
-    `review-gov db upgrade` runs the store's migrations; a CLI without the `db` group only has
-    `review-gov init`, which creates missing tables.
-    """
+    """Return the review-gov command that creates or upgrades the governance store's schema."""
     review_gov = shutil.which("review-gov", path=str(Path(sys.executable).parent))
     if review_gov is None:
         raise RuntimeError(
             "review-gov is not installed in this environment; run `uv sync` "
             "or pass --no-store-migration"
         )
-    probe = subprocess.run(
-        [review_gov, "db", "--help"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if probe.returncode == 0:
-        return [review_gov, "db", "upgrade"]
-    logger.info("review-gov has no db command; creating the store with review-gov init")
-    return [review_gov, "init"]
+    return [review_gov, "db", "upgrade"]
 
 
 def wait_until(

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from governance.cli import bench, dsr, keys, pii, retention
+from governance.cli import bench, db, dsr, keys, pii, retention
 from governance.cli.register import register_app
 from governance.cli.sources import app as sources_app
 from governance.config import Settings
@@ -20,6 +20,7 @@ app.add_typer(dsr.app, name="dsr")
 app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
 app.add_typer(bench.app, name="bench")
+app.add_typer(db.app, name="db")
 app.add_typer(pii.app, name="pii")
 app.add_typer(sources_app, name="sources")
 

@@ -101,6 +101,13 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+# Columns added to the journal after its first release. Rows written before them have NULL there,
+# and a NULL column is left out of the encoding, so those rows keep the hash they were written with.
+LATER_COLUMNS = (
+    "map_index", "try_number", "error_type", "entities_masked", "consents_checked", "deletions", "extracts",
+)
+
+
 def entry_hash(row: Mapping[str, Any]) -> str:
     """Compute the SHA-256 hash of a journal row over its canonical encoding."""
     payload = {
@@ -129,6 +136,9 @@ def entry_hash(row: Mapping[str, Any]) -> str:
         "code_version": row["code_version"],
         "prev_hash": row["prev_hash"],
     }
+    for column in LATER_COLUMNS:
+        if payload[column] is None:
+            del payload[column]
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
@@ -285,8 +295,9 @@ def verify_chain(engine: Engine) -> ChainReport:
 def decode_entry(row: Mapping[str, Any]) -> dict[str, Any]:
     """Return a journal row with its JSON columns decoded into Python values."""
     decoded = dict(row)
-    for column in ("entities_masked", "deletions", "extracts", "details"):
-        decoded[column] = json.loads(row[column])
+    empty: dict[str, Any] = {"entities_masked": {}, "deletions": {}, "extracts": [], "details": {}}
+    for column, default in empty.items():
+        decoded[column] = default if row[column] is None else json.loads(row[column])
     return decoded
 
 

@@ -16,8 +16,7 @@ from governance.crypto import (
     decrypt_value,
     encrypt_value,
 )
-from governance.store.schema import metadata, subject_keys
-from governance.store.triggers import install_append_only_triggers
+from governance.store.schema import subject_keys
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,11 @@ def create_store_engine(url: str) -> Engine:
 
 
 def init_schema(engine: Engine) -> None:
-    """Create missing tables and the register's append-only triggers."""
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        install_append_only_triggers(conn)
+    """Create or upgrade the schema to the latest migration, with the append-only triggers."""
+    from governance.store.migrate import current_revision, head_revision, upgrade
+
+    if current_revision(engine) != head_revision():
+        upgrade(engine)
 
 
 class Store:
