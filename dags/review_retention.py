@@ -1,9 +1,16 @@
 """
 ### Retention
 
-Erases customers whose last contact is more than 3 years before the run's logical date (the CNIL
-period for customer data), with their survey reviews, masked texts, consent events and quarantine
-rows, then destroys their data keys. Verifies that none is left and journals the counts.
+Enforces the retention policies (`governance/retention/policies.yaml`, or the file named by
+`REVIEW_GOV_RETENTION_POLICIES`) as of the run's logical date:
+
+1. **plan** writes a dry-run report under `reports/retention/`: items due per policy and the
+   start date of the oldest;
+2. **apply** deletes, anonymises or crypto-shreds them in bounded batches, one transaction per
+   batch, so a re-run after a crash finishes the job;
+3. **verify** runs the plan's queries again and fails if any item is left.
+
+Each step appends its counts to the processing journal.
 """
 
 from __future__ import annotations
@@ -22,14 +29,30 @@ from airflow.sdk import dag, task
 )
 def review_retention():
     @task
-    def erase_expired_customers() -> dict:
-        """Erase expired customers in bounded batches, then verify none is left."""
-        from governance.stages import apply_customer_retention
+    def plan() -> dict:
+        """Count the items past retention per policy and write the dry-run report."""
+        from governance.stages import plan_retention
         from governance_context import current_run
 
-        return apply_customer_retention(current_run())
+        return plan_retention(current_run())
 
-    erase_expired_customers()
+    @task(retries=2)
+    def apply(planned: dict) -> dict:
+        """Delete, anonymise or crypto-shred the due items in bounded batches."""
+        from governance.stages import apply_retention
+        from governance_context import current_run
+
+        return apply_retention(current_run())
+
+    @task
+    def verify(applied: dict) -> dict:
+        """Fail if any item past retention is still stored."""
+        from governance.stages import verify_retention
+        from governance_context import current_run
+
+        return verify_retention(current_run())
+
+    verify(apply(plan()))
 
 
 review_retention()

@@ -28,12 +28,18 @@ from governance.sources.records import (
     stable_id,
 )
 from governance.store import Store
-from governance.store.schema import consent_events, customers, masked_reviews, quarantine, reviews
+from governance.store.schema import (
+    consent_events,
+    customers,
+    masked_reviews,
+    quarantine,
+    reviews,
+    subject_keys,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-QUARANTINE_SUBJECT = "system:quarantine"
 
 T = TypeVar("T")
 PERSONAL_CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "postal_address")
@@ -41,6 +47,17 @@ PERSONAL_CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "postal
 
 def customer_subject(customer_id: str) -> str:
     return f"customer:{customer_id}"
+
+
+def erased_customer_ids(conn: Connection) -> set[str]:
+    """Return the ids of customers whose data key was destroyed: erased, never to be stored again."""
+    prefix = customer_subject("")
+    rows = conn.execute(
+        select(subject_keys.c.subject_id).where(
+            subject_keys.c.wrapped_key.is_(None), subject_keys.c.subject_id.startswith(prefix)
+        )
+    ).scalars()
+    return {subject_id.removeprefix(prefix) for subject_id in rows}
 
 
 def review_subject(review_id: str) -> str:
@@ -58,6 +75,7 @@ class LoadCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    suppressed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
@@ -68,6 +86,7 @@ class LoadCounts:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "quarantined": self.quarantined,
+            "suppressed_erased_subjects": self.suppressed,
             "quarantine_reasons": dict(self.reasons),
         }
 
@@ -92,7 +111,9 @@ def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: 
     known_customer = rejected.customer_id and conn.execute(
         select(customers.c.subject_id).where(customers.c.customer_id == rejected.customer_id)
     ).scalar()
-    subject_id = known_customer or QUARANTINE_SUBJECT
+    # A row of no known customer gets a key of its own, so that deleting it also makes every
+    # backup copy unreadable.
+    subject_id = known_customer or f"quarantine:{quarantine_id[:32]}"
     conn.execute(
         insert(quarantine).values(
             quarantine_id=quarantine_id,
@@ -158,10 +179,14 @@ def _write_customers(
     counts: LoadCounts,
     now: datetime,
 ) -> None:
-    store.preload_keys(conn, [customer_subject(item.customer_id) for item, _hash in accepted])
+    erased = store.preload_keys(conn, [customer_subject(item.customer_id) for item, _hash in accepted])
     inserts: list[dict[str, object]] = []
     for item, content_hash in accepted:
         subject_id = customer_subject(item.customer_id)
+        if subject_id in erased:
+            # An erased customer still in the export is not stored again, nor quarantined.
+            counts.suppressed += 1
+            continue
         values: dict[str, object] = {
             "customer_id": item.customer_id,
             "subject_id": subject_id,
@@ -194,11 +219,15 @@ def load_consents(
     now = datetime.now(UTC)
     with store.engine.begin() as conn:
         existing = set(conn.execute(select(consent_events.c.event_id)).scalars())
+        erased = erased_customer_ids(conn)
         pending: list[dict[str, object]] = []
         for item in items:
             counts.read += 1
             if isinstance(item, Rejected):
                 _record_rejection(store, conn, counts, item, run_id)
+                continue
+            if item.customer_id in erased:
+                counts.suppressed += 1
                 continue
             events = [("grant", item.granted_at)]
             if item.withdrawn_at is not None:
@@ -304,11 +333,14 @@ def _write_reviews(
         review_id: customer_subject(item.customer_id) if item.customer_id else review_subject(review_id)
         for item, review_id, _hash in accepted
     }
-    store.preload_keys(conn, list(subjects.values()))
+    erased = store.preload_keys(conn, list(subjects.values()))
     inserts: list[dict[str, object]] = []
     updated_ids: list[str] = []
     for item, review_id, content_hash in accepted:
         subject_id = subjects[review_id]
+        if subject_id in erased:
+            counts.suppressed += 1
+            continue
         context = f"reviews:{review_id}"
         values: dict[str, object] = {
             "review_id": review_id,
@@ -354,7 +386,7 @@ def ingest_exports(store: Store, input_dir: Path, run_id: str | None = None) -> 
         load_customers(store, crm_csv.read_customers(internal / "crm_customers.csv"), crm_csv.CUSTOMERS_SOURCE, run_id)
     ]
     with store.engine.connect() as conn:
-        known = set(conn.execute(select(customers.c.customer_id)).scalars())
+        known = set(conn.execute(select(customers.c.customer_id)).scalars()) | erased_customer_ids(conn)
     purposes = current_purposes().names()
     consents = crm_csv.read_consents(internal / "consents.csv", known, purposes)
     results.append(load_consents(store, consents, crm_csv.CONSENTS_SOURCE, run_id))

@@ -60,9 +60,13 @@ class MaskingCounts:
 
 
 def _pending_condition():  # type: ignore[no-untyped-def]
-    """Reviews not deleted at the source whose masked text is missing or older than the raw text."""
+    """Reviews with a raw text, not deleted at the source, whose masked text is missing or stale.
+
+    A review anonymised by retention has no raw text left, so it is never masked again.
+    """
     return and_(
         reviews.c.deleted_at.is_(None),
+        reviews.c.text_enc.is_not(None),
         or_(
             masked_reviews.c.review_id.is_(None),
             masked_reviews.c.content_hash != reviews.c.content_hash,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from governance.config import Settings, read_key
-from governance.register.journal import JournalEntry, append_entry
+from governance.register.journal import ExtractRecord, JournalEntry, append_entry
 from governance.store import Store
 
 
@@ -39,8 +39,16 @@ class RunContext:
         records_out: int | None,
         details: Mapping[str, Any],
         status: str = "success",
+        entities_masked: Mapping[str, int] | None = None,
+        consents_checked: int | None = None,
+        deletions: Mapping[str, int] | None = None,
+        extracts: Sequence[ExtractRecord] = (),
     ) -> int:
-        """Append this task's own report to the processing journal, once per task run."""
+        """Append this task's own report to the processing journal, once per task run.
+
+        The Airflow listener in `plugins/` adds a second entry with the task's outcome, so a task
+        that fails before reporting still leaves a trace.
+        """
         entry = JournalEntry(
             activity=activity,
             purpose=purpose,
@@ -48,10 +56,15 @@ class RunContext:
             dag_id=self.dag_id,
             run_id=self.run_id,
             task_id=self.task_id,
+            map_index=self.map_index,
             started_at=started_at,
             ended_at=datetime.now(UTC),
             records_in=records_in,
             records_out=records_out,
+            entities_masked=dict(entities_masked or {}),
+            consents_checked=consents_checked,
+            deletions=dict(deletions or {}),
+            extracts=list(extracts),
             details=details,
         )
         key = f"{self.dag_id}/{self.run_id}/{self.task_id}/{self.map_index}/report"

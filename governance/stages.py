@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from governance.config import Settings
+from governance.register.journal import ExtractRecord
 from governance.runtime import RunContext, open_store
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,18 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
         records_in=int(partition["size"]),
         records_out=counts.reviews,
         details=details,
+        entities_masked=dict(counts.entities),
     )
     return details
+
+
+# Who receives each consent-bound extract, for the register's record of recipients.
+EXTRACT_RECIPIENTS = {
+    "analytics": ["analysts"],
+    "publication": ["public website"],
+    "recontact": ["sales team"],
+    "ambassadors": ["marketing team"],
+}
 
 
 def build_consent_extract(ctx: RunContext, extract: str, settings: Settings | None = None) -> dict[str, Any]:
@@ -123,6 +134,10 @@ def build_consent_extract(ctx: RunContext, extract: str, settings: Settings | No
         records_out=result.rows,
         details=details,
         status="success" if result.coverage.success else "violation",
+        consents_checked=result.coverage.checked,
+        extracts=[ExtractRecord(extract, result.rows, EXTRACT_RECIPIENTS[extract], details["path"])]
+        if result.path
+        else [],
     )
     return details
 
@@ -132,28 +147,108 @@ def check_publication_consent(ctx: RunContext, settings: Settings | None = None)
     return build_consent_extract(ctx, "publication", settings)
 
 
-def apply_customer_retention(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
-    """Erase customers past the 3-year retention period, as of the run's logical date."""
-    from governance.retention.customers import count_expired, erase_expired_customers, years_before
+def _retention_inputs(ctx: RunContext, settings: Settings | None):  # type: ignore[no-untyped-def]
+    from governance.retention.policies import load_retention_policies
+
+    settings = settings or Settings.from_env()
+    return settings, open_store(settings), load_retention_policies()
+
+
+def plan_retention(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
+    """Count what each retention policy would erase as of the run's logical date; write the report."""
+    import json
+
+    from governance.retention.engine import plan_retention as plan
 
     started_at = datetime.now(UTC)
-    store = open_store(settings)
-    planned = count_expired(store, years_before(ctx.logical_date, 3))
-    counts = erase_expired_customers(store, as_of=ctx.logical_date)
-    remaining = count_expired(store, counts.cutoff)
-    if remaining:
-        raise RuntimeError(f"Retention verification failed: {remaining} expired customers are still stored.")
-    details = {"planned_customers": planned, **counts.as_dict(), "remaining_after_verify": remaining}
-    ctx.journal(
-        store,
-        activity="retention",
-        purpose="retention",
-        started_at=started_at,
-        records_in=planned,
-        records_out=counts.deleted.get("customers", 0),
-        details=details,
-    )
+    settings, store, config = _retention_inputs(ctx, settings)
+    plans = plan(store, config, ctx.logical_date, settings.extracts_dir)
+    policies = [{**item.as_dict(), "label": item.policy.display_name(settings.language)} for item in plans]
+    report_dir = settings.reports_dir / "retention"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    report_path = report_dir / f"plan-{_safe_name(ctx.run_id)}.json"
+    report = {"as_of": ctx.logical_date.isoformat(), "configuration": config.source, "policies": policies}
+    report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    due = sum(item.due for item in plans)
+    details = {"step": "plan", "as_of": ctx.logical_date.isoformat(), "policies": policies, "report": str(report_path)}
+    ctx.journal(store, activity="retention", purpose="retention", started_at=started_at,
+                records_in=due, records_out=0, details=details)
+    log.info("Retention plan: %d items due under %d policies", due, len(plans))
+    return {"report": str(report_path), "due": {item.policy.name: item.due for item in plans}}
+
+
+def apply_retention(ctx: RunContext, settings: Settings | None = None, *, batch_size: int | None = None) -> dict[str, Any]:
+    """Apply every retention policy in bounded batches; journal the counts, even of a failed run."""
+    from governance.register.journal import JournalEntry, append_entry
+    from governance.retention.engine import DEFAULT_BATCH_SIZE, RetentionCounts
+    from governance.retention.engine import apply_retention as apply
+
+    started_at = datetime.now(UTC)
+    settings, store, config = _retention_inputs(ctx, settings)
+    size = batch_size or int(os.environ.get("REVIEW_GOV_RETENTION_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+    counts = RetentionCounts()
+    try:
+        apply(store, config, ctx.logical_date, settings.extracts_dir, counts, batch_size=size)
+    except Exception:
+        # The batches committed before the failure are erased for good: journal them under a key
+        # of their own, so the retry's report does not replace this one.
+        entry = JournalEntry(
+            activity="retention", purpose="retention", status="failed", dag_id=ctx.dag_id, run_id=ctx.run_id,
+            task_id=ctx.task_id, started_at=started_at, ended_at=datetime.now(UTC),
+            records_out=counts.totals().get("items", 0), details={"step": "apply", **counts.as_dict()},
+            deletions=counts.as_dict()["deleted"],
+        )
+        append_entry(store.engine, entry)
+        raise
+    details = {"step": "apply", "as_of": ctx.logical_date.isoformat(), "batch_size": size, **counts.as_dict()}
+    items = counts.totals().get("items", 0)
+    ctx.journal(store, activity="retention", purpose="retention", started_at=started_at,
+                records_in=items, records_out=items, details=details, deletions=details["deleted"])
     return details
+
+
+def verify_retention(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
+    """Check that no item is left past retention; journal the result and fail if any is."""
+    from governance.retention.engine import verify_retention as verify
+
+    started_at = datetime.now(UTC)
+    settings, store, config = _retention_inputs(ctx, settings)
+    remaining = verify(store, config, ctx.logical_date, settings.extracts_dir)
+    left = {name: count for name, count in remaining.items() if count}
+    details = {"step": "verify", "as_of": ctx.logical_date.isoformat(), "remaining": remaining}
+    ctx.journal(store, activity="retention", purpose="retention", started_at=started_at,
+                records_in=sum(remaining.values()), records_out=0, details=details,
+                status="success" if not left else "failed")
+    if left:
+        raise RuntimeError(
+            f"Retention verification failed: items past retention are still stored, per policy: {left}. "
+            "Re-run the apply task; if the count stays, check the policy's action in the logs."
+        )
+    return details
+
+
+def _safe_name(run_id: str) -> str:
+    """Return a run id usable as a file name."""
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in run_id)
+
+
+def list_pending_requests(ctx: RunContext, settings: Settings | None = None) -> list[str]:
+    """Return the ids of the data subject requests not yet completed, oldest due date first."""
+    from governance.dsr.requests import list_requests
+
+    store = open_store(settings)
+    ids = [request.request_id for request in list_requests(store, pending_only=True)]
+    log.info("%d data subject requests pending", len(ids))
+    return ids
+
+
+def execute_subject_request(ctx: RunContext, request_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Execute one data subject request; it journals its own categories and counts."""
+    from governance.dsr.execute import execute_request
+    from governance.retention.policies import load_retention_policies
+
+    settings = settings or Settings.from_env()
+    return execute_request(open_store(settings), request_id, settings, load_retention_policies(), ctx)
 
 
 def plan_sources(settings: Settings | None = None) -> dict[str, list[str]]:

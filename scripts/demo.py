@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-DAGS = ["review_masking", "review_consent", "review_retention"]
+DAGS = ["review_masking", "review_consent", "review_retention", "review_dsr", "register"]
 PLATFORM_TYPES = {
     "google": "google_business_profile",
     "trustpilot": "trustpilot_api",

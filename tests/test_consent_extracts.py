@@ -160,13 +160,35 @@ def test_analytics_pseudonym_is_keyed(bundled_store: Store, bundled: Settings) -
             conn.execute(select(reviews.c.customer_id).where(reviews.c.source == "survey")).scalars()
         )
         snapshot = consent_snapshot(conn, current_purposes().for_extract("analytics"), datetime.now(UTC))
-    expected = {customer_pseudonym(key, customer) for customer in survey_customers & snapshot.active_customers()}
+    expected = {customer_pseudonym(customer, key) for customer in survey_customers & snapshot.active_customers()}
     survey = frame[frame["source"] == "survey"]
     assert set(survey["customer_pseudonym"]) == expected
     assert frame.loc[frame["source"] == "trustpilot_csv", "customer_pseudonym"].isna().all()
-    assert customer_pseudonym(b"\x01" * 32, "C000001") != customer_pseudonym(key, "C000001")
+    assert customer_pseudonym("C000001", b"\x01" * 32) != customer_pseudonym("C000001", key)
     assert not any(pseudonym in survey_customers for pseudonym in survey["customer_pseudonym"])
     assert set(frame["month"].str.len()) == {7}
+
+
+def test_analytics_lines_erasable(bundled_store: Store, bundled: Settings, tmp_path: Path) -> None:
+    """Erasure finds a customer's analytics lines through the pseudonym column."""
+    from governance.retention.extracts import SubjectMatcher, remove_subject_lines
+
+    frame = _build(bundled_store, bundled, "analytics")
+    key = read_key("PSEUDONYM_KEY")
+    with bundled_store.engine.connect() as conn:
+        customer = conn.execute(
+            select(reviews.c.customer_id).where(reviews.c.source == "survey").order_by(reviews.c.review_id)
+        ).scalars().first()
+    lines = int((frame["customer_pseudonym"] == customer_pseudonym(customer, key)).sum())
+    copy = tmp_path / "extracts"
+    copy.mkdir()
+    frame.to_parquet(copy / "analytics.parquet", index=False)
+
+    removed = remove_subject_lines(copy, SubjectMatcher(customer_ids={customer}))
+
+    assert lines > 0
+    assert removed == {"analytics.parquet": lines}
+    assert len(pd.read_parquet(copy / "analytics.parquet")) == len(frame) - lines
 
 
 def test_recontact_lists_unhappy_consenting(bundled_store: Store, bundled: Settings) -> None:
@@ -309,7 +331,7 @@ def test_withdrawal_leaves_publication(bundled_store: Store, bundled: Settings, 
     publication = pd.read_parquet(extracts_dir / "publication.parquet")
     analytics = pd.read_parquet(extracts_dir / "analytics.parquet")
     assert not their_reviews & set(publication["review_id"])
-    pseudonym = customer_pseudonym(read_key("PSEUDONYM_KEY"), customer)
+    pseudonym = customer_pseudonym(customer, read_key("PSEUDONYM_KEY"))
     still_there = analytics[analytics["customer_pseudonym"] == pseudonym]
     assert len(still_there) == len(their_reviews)
     assert customer not in " ".join(still_there["masked_text"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -46,6 +47,7 @@ def _slice_inputs(target: Path, trustpilot_rows: int, survey_lines: int) -> None
     (target / "reviews").mkdir()
     for name in ("crm_customers.csv", "consents.csv"):
         shutil.copy(EXAMPLES / "internal" / name, target / "internal" / name)
+    shutil.copy(EXAMPLES / "reviews" / "amazon_fr_sample.tsv", target / "reviews" / "amazon_fr_sample.tsv")
     lines = (EXAMPLES / "internal" / "survey_responses.jsonl").read_text(encoding="utf-8").splitlines()
     malformed = {18, 43, 109, 231, 401, 3001}  # unknown customer, 5/5, 31/02, empty, 9, duplicate
     kept = [line for number, line in enumerate(lines, 1) if number <= survey_lines or number in malformed]
@@ -124,3 +126,24 @@ def _future_dated_consents(path: Path) -> int:
         and not (row["withdrawn_at"] and row["withdrawn_at"] < row["granted_at"])
         and row["purpose"] != "marketing_sms"
     )
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_master_key_from_airflow_connection(
+    airflow_db: Path, settings_env: Path, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REVIEW_GOV_MASTER_KEY")
+    connection = json.dumps({"conn_type": "generic", "password": keys["MASTER_KEY"]})
+    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_GOV_MASTER_KEY", connection)
+
+    assert _run("review_retention") == "success"
+
+    import os
+
+    from governance.register.journal import verify_chain
+    from governance.store import Store
+
+    # The task exported the key into its own environment; the test process must not have it.
+    monkeypatch.delenv("REVIEW_GOV_MASTER_KEY", raising=False)
+    store = Store.open(os.environ["REVIEW_GOV_STORE_URL"], base64.b64decode(keys["MASTER_KEY"]))
+    assert verify_chain(store.engine).entries >= 1

@@ -17,7 +17,7 @@ from governance.sources.text import clean_text
 from governance.store import Store
 from governance.store.schema import consent_events, customers, quarantine, reviews
 
-from conftest import EXAMPLES
+from tests.conftest import EXAMPLES
 
 
 def test_amazon_tsv_decodes_html() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PROJECT
+from tests.conftest import PROJECT
 
 
 def test_ingest_dag_parses(monkeypatch: pytest.MonkeyPatch) -> None:

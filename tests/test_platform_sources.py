@@ -21,7 +21,7 @@ from governance.sources.runner import SourceRun, pull_source, read_watermark
 from governance.store import Store
 from governance.store.schema import masked_reviews, quarantine, reviews
 
-from conftest import EXAMPLES
+from tests.conftest import EXAMPLES
 
 TYPES = {
     "google": "google_business_profile",

@@ -15,7 +15,7 @@ from governance.sources.sql import database_url
 from governance.store import Store
 from governance.store.schema import consent_events, customers, quarantine, reviews
 
-from conftest import EXAMPLES
+from tests.conftest import EXAMPLES
 
 CRM_TABLES = """
 CREATE TABLE crm_customer (

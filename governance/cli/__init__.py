@@ -9,15 +9,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from governance.cli import bench, pii
+from governance.cli import bench, db, dsr, keys, pii, retention
 from governance.cli.consent import consent_app
+from governance.cli.register import register_app
 from governance.cli.sources import app as sources_app
 from governance.config import Settings
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
-register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
 app.add_typer(register_app, name="register")
+app.add_typer(dsr.app, name="dsr")
+app.add_typer(keys.app, name="keys")
+app.add_typer(retention.app, name="retention")
 app.add_typer(bench.app, name="bench")
+app.add_typer(db.app, name="db")
 app.add_typer(pii.app, name="pii")
 app.add_typer(sources_app, name="sources")
 app.add_typer(consent_app, name="consent")
@@ -79,13 +83,21 @@ def _print_summary(data: dict) -> None:
         console.print(f"{name}: {where}")
 
 
-CONSENT_STATES = ("active", "withdrawn", "expired", "absent", "no_data", "public_platform")
+# Consent states as stored, with the column header the table shows for each.
+CONSENT_STATES = {
+    "active": "active",
+    "withdrawn": "withdrawn",
+    "expired": "expired",
+    "absent": "absent",
+    "none": "no data",
+    "public_platform": "platform",
+}
 
 
 def _consent_table(checks: dict) -> Table:
     """Tabulate, per purpose and review source, the consent of the rows each extract's rule selects."""
     table = Table(title="Consent coverage per purpose and source", show_header=True)
-    for header in ("Purpose (extract)", "Source", "Selected by rule", *CONSENT_STATES, "In extract", "Coverage %"):
+    for header in ("Purpose (extract)", "Source", "Selected by rule", *CONSENT_STATES.values(), "In extract", "Coverage %"):
         table.add_column(header, justify="left" if header in ("Purpose (extract)", "Source") else "right")
     for extract, check in checks.items():
         in_extract = {source: sum(counts.values()) for source, counts in check["by_source"].items()}
@@ -100,15 +112,13 @@ def _consent_table(checks: dict) -> Table:
     return table
 
 
-@register_app.command("verify")
-def register_verify() -> None:
-    """Recompute the journal's hash chain and report the first broken link."""
-    from governance.register.journal import verify_chain
-    from governance.runtime import open_store
+def run() -> None:
+    """Run the CLI, turning configuration errors into one line on stderr and exit code 2."""
+    from governance.config import SecretMissingError
+    from governance.crypto import MasterKeyMismatchError
 
-    report = verify_chain(open_store().engine)
-    if report.ok:
-        console.print(f"Journal intact: {report.entries} entries.")
-        return
-    console.print(f"Journal broken at entry {report.first_broken_seq}: {report.reason}.")
-    raise typer.Exit(code=1)
+    try:
+        app()
+    except (SecretMissingError, MasterKeyMismatchError) as error:
+        Console(stderr=True).print(f"Error: {error}", highlight=False)
+        raise SystemExit(2) from None

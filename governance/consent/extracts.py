@@ -1,8 +1,9 @@
 """Extracts of the masked reviews, each bound to one purpose and validated row by row.
 
 - analytics (`review_collection`): no direct identifier. The customer is a keyed pseudonym
-  (HMAC-SHA256 under `REVIEW_GOV_PSEUDONYM_KEY`). It is stable across runs, so distinct customers
-  can be counted year over year. Other columns: masked text, rating, month, source and language.
+  (HMAC-SHA256 under `REVIEW_GOV_PSEUDONYM_KEY`, the function erasure and access requests use to
+  find the customer's lines). It is stable across runs, so distinct customers can be counted year
+  over year. Other columns: masked text, rating, month, source and language.
   Public platform reviews enter under the purpose's `public_platform_basis`, with no pseudonym.
 - publication (`review_publication`): reviews of customers with an active consent, the author
   shown as first name and initial, third parties masked in the text.
@@ -21,8 +22,6 @@ selection, validates the whole with Great Expectations and writes the Parquet fi
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from governance.consent.ledger import (
 from governance.consent.purposes import EXTRACTS, Purpose, PurposeCatalog, current_purposes
 from governance.consent.tone import is_negative
 from governance.consent.validation import CoverageResult, ExtractRules, validate_extract
+from governance.retention.extracts import customer_pseudonym
 from governance.store import Store
 from governance.store.schema import consent_checks, consent_events, customers, masked_reviews, reviews
 
@@ -93,11 +93,6 @@ class ExtractResult:
             "eligible_by_source": self.eligible_by_source,
             "withdrawals_applied": self.withdrawals_applied,
         }
-
-
-def customer_pseudonym(key: bytes, customer_id: str) -> str:
-    """Return the keyed pseudonym of a customer: HMAC-SHA256 of the id, 32 hex digits."""
-    return hmac.new(key, f"customer:{customer_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def author_display_name(first_name: str | None, last_name: str | None) -> str:
@@ -229,7 +224,7 @@ def shape_rows(extract: str, store: Store, selected: pd.DataFrame) -> pd.DataFra
         key = read_key("PSEUDONYM_KEY")
         shaped = selected.copy()
         shaped["customer_pseudonym"] = [
-            customer_pseudonym(key, customer) if internal else None
+            customer_pseudonym(customer, key) if internal else None
             for customer, internal in zip(shaped["customer_id"], shaped["internal"], strict=True)
         ]
         shaped["month"] = [moment.strftime("%Y-%m") for moment in shaped["review_date"]]

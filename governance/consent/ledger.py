@@ -31,7 +31,8 @@ class ConsentStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     ABSENT = "absent"
-    NO_DATA = "no_data"
+    NO_DATA = "none"
+    NONE = "none"  # the name older callers use for NO_DATA
 
 
 class Coverage(StrEnum):
@@ -114,6 +115,19 @@ def consent_snapshot(conn: Connection, purpose: Purpose, as_of: datetime) -> Con
         ).scalars()
     )
     return ConsentSnapshot(purpose, as_of, states, with_data)
+
+
+def consent_states(conn: Connection, purpose: Purpose | str, as_of: datetime) -> dict[str, ConsentStatus]:
+    """Return the status at `as_of` of every customer with at least one event for `purpose`.
+
+    A purpose given by name is looked up in the configured purposes, for its validity period.
+    """
+    if isinstance(purpose, str):
+        from governance.consent.purposes import current_purposes
+
+        purpose = current_purposes().purposes[purpose]
+    snapshot = consent_snapshot(conn, purpose, as_of)
+    return {customer: state.status for customer, state in snapshot.states.items()}
 
 
 class WithdrawalError(ValueError):

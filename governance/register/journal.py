@@ -4,6 +4,8 @@ Each entry stores counts and ids only, never a personal value. Its hash is SHA-2
 JSON encoding of the entry, previous hash included, so editing or deleting any row breaks every link
 after it. Sequence numbers are a primary key: two concurrent writers that read the same chain head
 cannot both insert the next entry, and the loser retries on the new head, so the chain never forks.
+On SQLite a writer can also get "database is locked", when the busy timeout runs out or when
+another writer made its read snapshot stale. It retries in that case too.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ import hashlib
 import json
 import logging
 import os
+import random
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from governance.store.schema import register_journal
 
@@ -42,8 +46,25 @@ def code_version() -> str:
 
 
 @dataclass
+class ExtractRecord:
+    """A file produced by a run for someone outside the pipeline: its name, size and recipients."""
+
+    name: str
+    rows: int
+    recipients: Sequence[str]
+    path: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "rows": self.rows, "recipients": list(self.recipients), "path": self.path}
+
+
+@dataclass
 class JournalEntry:
-    """One processing event: what ran, for which purpose, on how many records."""
+    """One processing event: what ran, for which purpose, on how many records.
+
+    `entities_masked` maps a personal-data entity type to the number masked, `deletions` maps a data
+    category to the rows erased; both hold counts only.
+    """
 
     activity: str
     purpose: str
@@ -51,11 +72,24 @@ class JournalEntry:
     dag_id: str | None = None
     run_id: str | None = None
     task_id: str | None = None
+    map_index: int | None = None
+    try_number: int | None = None
+    error_type: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
     records_in: int | None = None
     records_out: int | None = None
+    entities_masked: Mapping[str, int] = field(default_factory=dict)
+    consents_checked: int | None = None
+    deletions: Mapping[str, int] = field(default_factory=dict)
+    extracts: Sequence[ExtractRecord] = field(default_factory=list)
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("entities_masked", "deletions"):
+            for key, count in getattr(self, name).items():
+                if not isinstance(count, int) or count < 0:
+                    raise ValueError(f"{name}[{key!r}] must be a count (int >= 0), got {type(count).__name__}.")
 
 
 def canonical_json(value: Any) -> str:
@@ -65,6 +99,13 @@ def canonical_json(value: Any) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# Columns added to the journal after its first release. Rows written before them have NULL there,
+# and a NULL column is left out of the encoding, so those rows keep the hash they were written with.
+LATER_COLUMNS = (
+    "map_index", "try_number", "error_type", "entities_masked", "consents_checked", "deletions", "extracts",
+)
 
 
 def entry_hash(row: Mapping[str, Any]) -> str:
@@ -79,15 +120,25 @@ def entry_hash(row: Mapping[str, Any]) -> str:
         "dag_id": row["dag_id"],
         "run_id": row["run_id"],
         "task_id": row["task_id"],
+        "map_index": row["map_index"],
+        "try_number": row["try_number"],
         "status": row["status"],
+        "error_type": row["error_type"],
         "started_at": _iso(row["started_at"]),
         "ended_at": _iso(row["ended_at"]),
         "records_in": row["records_in"],
         "records_out": row["records_out"],
+        "entities_masked": row["entities_masked"],
+        "consents_checked": row["consents_checked"],
+        "deletions": row["deletions"],
+        "extracts": row["extracts"],
         "details": row["details"],
         "code_version": row["code_version"],
         "prev_hash": row["prev_hash"],
     }
+    for column in LATER_COLUMNS:
+        if payload[column] is None:
+            del payload[column]
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
@@ -98,7 +149,7 @@ def append_entry(engine: Engine, entry: JournalEntry, idempotency_key: str | Non
     entry's sequence number is returned, so re-running a task does not duplicate its entries.
     """
     key = idempotency_key or f"entry:{uuid.uuid4()}"
-    for _attempt in range(MAX_APPEND_ATTEMPTS):
+    for attempt in range(MAX_APPEND_ATTEMPTS):
         try:
             with engine.begin() as conn:
                 existing = conn.execute(
@@ -121,11 +172,18 @@ def append_entry(engine: Engine, entry: JournalEntry, idempotency_key: str | Non
                     "dag_id": entry.dag_id,
                     "run_id": entry.run_id,
                     "task_id": entry.task_id,
+                    "map_index": entry.map_index,
+                    "try_number": entry.try_number,
                     "status": entry.status,
+                    "error_type": entry.error_type,
                     "started_at": entry.started_at,
                     "ended_at": entry.ended_at,
                     "records_in": entry.records_in,
                     "records_out": entry.records_out,
+                    "entities_masked": canonical_json(dict(entry.entities_masked)),
+                    "consents_checked": entry.consents_checked,
+                    "deletions": canonical_json(dict(entry.deletions)),
+                    "extracts": canonical_json([extract.as_dict() for extract in entry.extracts]),
                     "details": canonical_json(dict(entry.details)),
                     "code_version": code_version(),
                     "prev_hash": GENESIS_HASH if head is None else head.entry_hash,
@@ -139,22 +197,59 @@ def append_entry(engine: Engine, entry: JournalEntry, idempotency_key: str | Non
         except IntegrityError:
             # Another writer took this sequence number (or recorded the same key): read the new head.
             continue
+        except OperationalError as error:
+            if not _is_sqlite_lock_conflict(error):
+                raise
+            # Back off a little so that the writers stop colliding, then read the new head.
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+            continue
     raise RuntimeError(
         f"Could not append to the journal after {MAX_APPEND_ATTEMPTS} attempts: too many concurrent writers."
     )
 
 
+def _is_sqlite_lock_conflict(error: OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
 @dataclass
 class ChainReport:
-    """The result of a chain verification."""
+    """The result of a chain verification: how many entries were read and the first broken one.
+
+    `broken_entry` contains the ids of the broken row (entry id, DAG, run, task, recorded at), so that
+    the DPO can find it; it is None when the entry itself is missing.
+    """
 
     entries: int
     first_broken_seq: int | None = None
     reason: str | None = None
+    broken_entry: dict[str, Any] | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.first_broken_seq is None
+
+    def describe(self) -> str:
+        """Describe the outcome in one line: the head of an intact chain, or the broken row."""
+        if self.ok:
+            return f"Journal intact: {self.entries} entries, head {self.head_seq} ({self.head_hash})."
+        where = ""
+        if self.broken_entry:
+            where = " (" + ", ".join(f"{key}={value}" for key, value in self.broken_entry.items()) + ")"
+        return f"Journal broken at entry {self.first_broken_seq}{where}: {self.reason}."
+
+
+def _row_ids(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "entry_id": row["entry_id"],
+        "dag_id": row["dag_id"],
+        "run_id": row["run_id"],
+        "task_id": row["task_id"],
+        "recorded_at": _iso(row["recorded_at"]),
+    }
 
 
 def iter_entries(engine: Engine, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
@@ -183,16 +278,41 @@ def verify_chain(engine: Engine) -> ChainReport:
     for row in iter_entries(engine):
         count += 1
         if row["seq"] != expected_seq:
-            return ChainReport(count, expected_seq, f"entry {expected_seq} is missing")
+            return ChainReport(count, expected_seq, f"entry {expected_seq} is missing (deleted)")
         if row["prev_hash"] != expected_prev:
-            return ChainReport(count, row["seq"], "previous-hash link does not match the entry before")
+            return ChainReport(
+                count, row["seq"], "previous-hash link does not match the entry before", _row_ids(row)
+            )
         if entry_hash(row) != row["entry_hash"]:
-            return ChainReport(count, row["seq"], "content does not match its hash (the row was edited)")
+            return ChainReport(
+                count, row["seq"], "content does not match its hash (the row was edited)", _row_ids(row)
+            )
         expected_prev = row["entry_hash"]
         expected_seq += 1
-    return ChainReport(count)
+    return ChainReport(count, head_seq=expected_seq - 1, head_hash=expected_prev)
+
+
+def decode_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a journal row with its JSON columns decoded into Python values."""
+    decoded = dict(row)
+    empty: dict[str, Any] = {"entities_masked": {}, "deletions": {}, "extracts": [], "details": {}}
+    for column, default in empty.items():
+        decoded[column] = default if row[column] is None else json.loads(row[column])
+    return decoded
+
+
+def read_entries(engine: Engine, start: datetime | None = None, end: datetime | None = None) -> list[dict[str, Any]]:
+    """Read the decoded entries recorded in [start, end), in sequence order."""
+    query = select(register_journal).order_by(register_journal.c.seq)
+    if start is not None:
+        query = query.where(register_journal.c.recorded_at >= start)
+    if end is not None:
+        query = query.where(register_journal.c.recorded_at < end)
+    with engine.connect() as conn:
+        return [decode_entry(row) for row in conn.execute(query).mappings()]
 
 
 def count_entries(engine: Engine) -> int:
+    """Return the number of entries in the journal."""
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(register_journal)).scalar() or 0)

@@ -16,8 +16,7 @@ from governance.crypto import (
     decrypt_value,
     encrypt_value,
 )
-from governance.store.schema import metadata, subject_keys
-from governance.store.triggers import install_append_only_triggers
+from governance.store.schema import subject_keys
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,11 @@ def create_store_engine(url: str) -> Engine:
 
 
 def init_schema(engine: Engine) -> None:
-    """Create missing tables and the register's append-only triggers."""
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        install_append_only_triggers(conn)
+    """Create or upgrade the schema to the latest migration, with the append-only triggers."""
+    from governance.store.migrate import current_revision, head_revision, upgrade
+
+    if current_revision(engine) != head_revision():
+        upgrade(engine)
 
 
 class Store:
@@ -127,11 +127,16 @@ class Store:
         self._data_keys[subject_id] = data_key
         return data_key
 
-    def preload_keys(self, conn: Connection, subject_ids: list[str]) -> None:
-        """Load or create the data keys of many subjects with one query and one bulk insert."""
+    def preload_keys(self, conn: Connection, subject_ids: list[str]) -> set[str]:
+        """Load or create the data keys of many subjects with one query and one bulk insert.
+
+        Returns the subjects among `subject_ids` whose key was destroyed: they were erased, and
+        their data must not be stored again.
+        """
+        shredded: set[str] = set()
         missing = sorted({subject_id for subject_id in subject_ids if subject_id not in self._data_keys})
         if not missing:
-            return
+            return shredded
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
             rows = conn.execute(
@@ -139,7 +144,9 @@ class Store:
                 .where(subject_keys.c.subject_id.in_(chunk))
             ).all()
             for row in rows:
-                if row.wrapped_key is not None:
+                if row.wrapped_key is None:
+                    shredded.add(row.subject_id)
+                else:
                     self._data_keys[row.subject_id] = self.wrapper.unwrap(
                         row.subject_id, row.wrapped_key, stored_key_id=row.master_key_id
                     )
@@ -158,6 +165,7 @@ class Store:
                 )
             if new_rows:
                 conn.execute(insert(subject_keys), new_rows)
+        return shredded
 
     def encrypt(self, conn: Connection, subject_id: str, value: str | None, context: str) -> bytes | None:
         if value is None:

@@ -1,0 +1,91 @@
+"""`review-gov dsr`: file, list and execute data subject requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from governance.config import Settings
+
+app = typer.Typer(help="Data subject requests: access, erasure, consent withdrawal.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def submit(
+    request_type: str = typer.Option(..., "--type", help="access, erasure or withdrawal."),
+    customer_id: str = typer.Option(..., "--customer", help="The customer id in the CRM, such as C000123."),
+    purpose: str | None = typer.Option(
+        None, "--purpose", help="Withdrawal only: the purpose whose consent ends. Default: every purpose."
+    ),
+    language: str = typer.Option("fr", "--language", help="Language of the access export: fr or en."),
+    received_on: str | None = typer.Option(
+        None, "--received-on", help="Day the request arrived, YYYY-MM-DD. Default: today. The due date is one month later."
+    ),
+) -> None:
+    """File a request; the DSR DAG (or `review-gov dsr run`) executes it."""
+    from governance.dsr.requests import RequestError, RequestType, submit_request
+    from governance.runtime import open_store
+
+    try:
+        kind = RequestType(request_type)
+    except ValueError:
+        raise typer.BadParameter(
+            f"Unknown request type {request_type!r}: use access, erasure or withdrawal.", param_hint="--type"
+        ) from None
+    received_at = None
+    if received_on is not None:
+        try:
+            received_at = datetime.combine(date.fromisoformat(received_on), time.min, tzinfo=UTC)
+        except ValueError:
+            raise typer.BadParameter(
+                f"Invalid date {received_on!r}: write it as YYYY-MM-DD.", param_hint="--received-on"
+            ) from None
+    try:
+        request = submit_request(
+            open_store(), kind, customer_id, purpose=purpose, language=language, received_at=received_at
+        )
+    except RequestError as error:
+        console.print(f"[red]Request not filed:[/red] {error}")
+        raise typer.Exit(code=1) from None
+    console.print(
+        f"Request {request.request_id} ({request.request_type.value}) filed; due {request.due_at.date().isoformat()}."
+    )
+
+
+@app.command("list")
+def list_command(pending: bool = typer.Option(False, "--pending", help="Show only requests not yet completed.")) -> None:
+    """List requests with their status and due date, oldest due date first."""
+    from governance.dsr.requests import list_requests
+    from governance.runtime import open_store
+
+    now = datetime.now(UTC)
+    table = Table(title="Data subject requests")
+    for column in ("request id", "type", "purpose", "received", "due", "status"):
+        table.add_column(column)
+    for request in list_requests(open_store(), pending_only=pending):
+        status = request.status.value + (" (OVERDUE)" if request.is_overdue(now) else "")
+        table.add_row(
+            request.request_id, request.request_type.value, request.purpose or "",
+            request.received_at.date().isoformat(), request.due_at.date().isoformat(), status,
+        )
+    console.print(table)
+
+
+@app.command()
+def run() -> None:
+    """Execute every pending request now, as the DSR DAG does."""
+    from governance.dsr.execute import execute_pending
+    from governance.retention.policies import load_retention_policies
+    from governance.runtime import open_store
+
+    settings = Settings.from_env()
+    results = execute_pending(open_store(settings), settings, load_retention_policies())
+    for result in results:
+        where = f" -> {result['output_path']}" if result.get("output_path") else ""
+        console.print(f"{result['request_id']}: {result['status']} {result.get('counts', '')}{where}")
+    if not results:
+        console.print("No pending request.")

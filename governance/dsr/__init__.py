@@ -1,0 +1,1 @@
+"""Data subject requests: access, erasure and consent withdrawal, filed and executed."""

@@ -1,0 +1,174 @@
+"""Erasure and anonymisation of customers and reviews, shared by retention and data subject requests.
+
+Every function works inside the caller's transaction and deletes in foreign-key order: extract
+lines, quarantine rows, consent events, masked reviews, reviews, the customer, and last the
+subject's data key. Extract lines go first because files are outside the transaction: if the
+database part then fails, the lines of subjects that were due anyway are gone, and a re-run erases
+the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from governance.crypto import KeyShreddedError
+from governance.retention.extracts import SubjectMatcher, remove_subject_lines
+from governance.store import Store
+from governance.store.schema import (
+    consent_events,
+    customers,
+    masked_reviews,
+    quarantine,
+    reviews,
+    subject_keys,
+)
+
+log = logging.getLogger(__name__)
+
+# Anonymised reviews point at this subject, whose data key is created already destroyed. The rows
+# keep rating and masked text but no longer link to a person.
+ANONYMISED_SUBJECT = "system:anonymised"
+REVIEW_SUBJECT_PREFIX = "review:"
+
+
+def ensure_anonymised_subject(store: Store, conn: Connection) -> None:
+    """Create the shared subject of anonymised rows, with no data key, if it is missing."""
+    exists = conn.execute(
+        select(subject_keys.c.subject_id).where(subject_keys.c.subject_id == ANONYMISED_SUBJECT)
+    ).first()
+    if exists is None:
+        now = datetime.now(UTC)
+        conn.execute(
+            insert(subject_keys).values(
+                subject_id=ANONYMISED_SUBJECT,
+                wrapped_key=None,
+                master_key_id=store.wrapper.key_id,
+                created_at=now,
+                shredded_at=now,
+            )
+        )
+
+
+def _review_subjects(conn: Connection, review_ids: list[str]) -> list[str]:
+    """Return the per-review subjects (reviews of no known customer) among these reviews."""
+    subjects = conn.execute(
+        select(reviews.c.subject_id).where(reviews.c.review_id.in_(review_ids)).distinct()
+    ).scalars()
+    return [subject for subject in subjects if subject.startswith(REVIEW_SUBJECT_PREFIX)]
+
+
+def anonymise_reviews(store: Store, conn: Connection, review_ids: list[str]) -> Counter[str]:
+    """Drop the raw text, title, author and customer link of reviews; keep rating and masked text.
+
+    Reviews of unknown authors have a data key of their own, which is destroyed too.
+    """
+    counts: Counter[str] = Counter()
+    if not review_ids:
+        return counts
+    ensure_anonymised_subject(store, conn)
+    own_subjects = _review_subjects(conn, review_ids)
+    counts["reviews_anonymised"] += conn.execute(
+        update(reviews)
+        .where(reviews.c.review_id.in_(review_ids))
+        .values(customer_id=None, subject_id=ANONYMISED_SUBJECT, title_enc=None, author_enc=None, text_enc=None)
+    ).rowcount or 0
+    counts["data_keys_shredded"] += store.shred(conn, own_subjects)
+    return counts
+
+
+def delete_reviews(store: Store, conn: Connection, review_ids: list[str]) -> Counter[str]:
+    """Delete reviews and their masked text; destroy the data keys of reviews of unknown authors."""
+    counts: Counter[str] = Counter()
+    if not review_ids:
+        return counts
+    own_subjects = _review_subjects(conn, review_ids)
+    counts["masked_reviews"] += conn.execute(
+        delete(masked_reviews).where(masked_reviews.c.review_id.in_(review_ids))
+    ).rowcount or 0
+    counts["reviews"] += conn.execute(delete(reviews).where(reviews.c.review_id.in_(review_ids))).rowcount or 0
+    counts["data_keys_shredded"] += store.shred(conn, own_subjects)
+    return counts
+
+
+def remove_extract_lines(extracts_dir: Path | None, customer_ids: Iterable[str], review_ids: Iterable[str]) -> Counter[str]:
+    """Remove the lines naming these customers or reviews from every extract; count lines and files."""
+    counts: Counter[str] = Counter()
+    if extracts_dir is None:
+        return counts
+    removed = remove_subject_lines(extracts_dir, SubjectMatcher(set(customer_ids), set(review_ids)))
+    counts["extract_lines"] += sum(removed.values())
+    counts["extract_files_rewritten"] += len(removed)
+    return counts
+
+
+def erase_customers(
+    store: Store,
+    conn: Connection,
+    customer_ids: list[str],
+    *,
+    keep_reviews: bool,
+    extracts_dir: Path | None,
+    extra_quarantine_ids: Iterable[str] = (),
+) -> Counter[str]:
+    """Erase customers with everything that names them, then destroy their data keys.
+
+    With `keep_reviews` their reviews are anonymised (rating and masked text stay for statistics);
+    without it they are deleted. `extra_quarantine_ids` are quarantine rows found to mention the
+    customers although they were not linked to them at load time.
+    """
+    counts: Counter[str] = Counter()
+    if not customer_ids:
+        return counts
+    subjects = list(
+        conn.execute(select(customers.c.subject_id).where(customers.c.customer_id.in_(customer_ids))).scalars()
+    )
+    review_ids = list(conn.execute(select(reviews.c.review_id).where(reviews.c.customer_id.in_(customer_ids))).scalars())
+
+    counts.update(remove_extract_lines(extracts_dir, customer_ids, review_ids))
+    counts["quarantine"] += conn.execute(delete(quarantine).where(quarantine.c.customer_id.in_(customer_ids))).rowcount or 0
+    extra = list(extra_quarantine_ids)
+    if extra:
+        counts["quarantine"] += conn.execute(delete(quarantine).where(quarantine.c.quarantine_id.in_(extra))).rowcount or 0
+    counts["consent_events"] += conn.execute(
+        delete(consent_events).where(consent_events.c.customer_id.in_(customer_ids))
+    ).rowcount or 0
+    if keep_reviews:
+        counts.update(anonymise_reviews(store, conn, review_ids))
+    else:
+        counts.update(delete_reviews(store, conn, review_ids))
+    counts["customers"] += conn.execute(delete(customers).where(customers.c.customer_id.in_(customer_ids))).rowcount or 0
+    counts["data_keys_shredded"] += store.shred(conn, subjects)
+    return counts
+
+
+def quarantine_mentions(store: Store, conn: Connection, needles: list[str]) -> list[str]:
+    """Return ids of quarantine rows not linked to a customer whose payload contains one of the needles.
+
+    A rejected row is linked to its customer only when the customer was already known at load time,
+    so erasure also decrypts the unlinked rows and looks for the customer's id and contact values.
+    The comparison ignores case.
+    """
+    lowered = [needle.lower() for needle in needles if needle and len(needle) >= 4]
+    if not lowered:
+        return []
+    found: list[str] = []
+    rows = conn.execute(
+        select(quarantine.c.quarantine_id, quarantine.c.subject_id, quarantine.c.payload_enc).where(
+            quarantine.c.customer_id.is_(None)
+        )
+    )
+    for row in rows:
+        try:
+            payload = store.decrypt(conn, row.subject_id, row.payload_enc, f"quarantine:{row.quarantine_id}")
+        except (KeyShreddedError, KeyError):
+            continue
+        text = (payload or "").lower()
+        if any(needle in text for needle in lowered):
+            found.append(row.quarantine_id)
+    return found

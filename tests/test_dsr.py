@@ -1,0 +1,220 @@
+"""Data subject requests on both backends: filing, access, erasure and consent withdrawal."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.bundled import crm_rows, load_bundled
+from governance.config import Settings, read_key
+from governance.consent.ledger import ConsentStatus, consent_states
+from governance.crypto import KeyShreddedError
+from governance.dsr.execute import execute_pending
+from governance.dsr.requests import RequestError, RequestStatus, RequestType, get_request, submit_request
+from governance.ingest import quarantine_rows
+from governance.retention.extracts import customer_pseudonym
+from governance.retention.policies import load_retention_policies
+from governance.sources.records import Rejected
+from governance.store import Store
+from governance.store.schema import (
+    consent_events,
+    customers,
+    data_subject_requests,
+    quarantine,
+    register_journal,
+    reviews,
+)
+
+CUSTOMERS = 150
+
+
+@pytest.fixture
+def loaded(store: Store) -> Store:
+    load_bundled(store, customers_limit=CUSTOMERS)
+    return store
+
+
+def _customer_with_reviews_and_consents(store: Store) -> str:
+    """Return the first customer with survey reviews and an active publication consent."""
+    with store.engine.connect() as conn:
+        states = consent_states(conn, "review_publication", datetime.now(UTC))
+        with_reviews = set(conn.execute(select(reviews.c.customer_id).where(reviews.c.customer_id.is_not(None))).scalars())
+    return min(customer for customer, status in states.items() if status is ConsentStatus.ACTIVE and customer in with_reviews)
+
+
+def _review_ids(store: Store, customer_id: str) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(reviews.c.review_id).where(reviews.c.customer_id == customer_id)).scalars())
+
+
+def _write_extracts(extracts: Path, store: Store, target: str, other: str) -> None:
+    """Write three extracts naming customers by id, by review id and by pseudonym."""
+    extracts.mkdir(parents=True, exist_ok=True)
+    key = read_key("PSEUDONYM_KEY")
+    pd.DataFrame({"customer_id": [target, other, target], "rating": [5.0, 4.0, 3.0]}).to_parquet(
+        extracts / "recontact.parquet"
+    )
+    target_reviews, other_reviews = _review_ids(store, target), _review_ids(store, other)
+    pd.DataFrame(
+        {"review_id": target_reviews + other_reviews, "masked_text": ["t"] * (len(target_reviews) + len(other_reviews))}
+    ).to_parquet(extracts / "publication.parquet")
+    nested = extracts / "analytics"
+    nested.mkdir()
+    pd.DataFrame(
+        {"customer_pseudonym": [customer_pseudonym(target, key), customer_pseudonym(other, key)], "n": [1, 2]}
+    ).to_parquet(nested / "by_customer.parquet")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _run(store: Store) -> list[dict]:
+    return execute_pending(store, _settings(), load_retention_policies())
+
+
+def test_submit_due_one_month(loaded: Store) -> None:
+    customer_id = crm_rows()[0]["customer_id"]
+    request = submit_request(
+        loaded, RequestType.ACCESS, customer_id, received_at=datetime(2026, 1, 31, 15, tzinfo=UTC)
+    )
+    assert request.due_at == datetime(2026, 2, 28, 15, tzinfo=UTC)
+    assert request.status is RequestStatus.RECEIVED
+    assert request.language == "fr"
+
+
+def test_submit_invalid_rejected(loaded: Store) -> None:
+    customer_id = crm_rows()[0]["customer_id"]
+    with pytest.raises(RequestError, match="C999999 is not in the store"):
+        submit_request(loaded, RequestType.ERASURE, "C999999")
+    with pytest.raises(RequestError, match="Unknown purpose 'newsletter'"):
+        submit_request(loaded, RequestType.WITHDRAWAL, customer_id, purpose="newsletter")
+    with pytest.raises(RequestError, match="Unknown language"):
+        submit_request(loaded, RequestType.ACCESS, customer_id, language="de")
+    submit_request(loaded, RequestType.ERASURE, customer_id)
+    with pytest.raises(RequestError, match="still pending"):
+        submit_request(loaded, RequestType.ERASURE, customer_id)
+    with loaded.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(data_subject_requests)).scalar() == 1
+
+
+def test_erasure_leaves_nothing(loaded: Store, settings_env: Path) -> None:
+    target = _customer_with_reviews_and_consents(loaded)
+    other = next(row["customer_id"] for row in crm_rows()[:CUSTOMERS] if row["customer_id"] != target)
+    email = next(row["email"] for row in crm_rows() if row["customer_id"] == target)
+    extracts = settings_env / "extracts"
+    _write_extracts(extracts, loaded, target, other)
+    with loaded.engine.begin() as conn:
+        quarantine_rows(loaded, conn, Rejected("crm_customers", "late.csv:line 2", "invalid date", f"{email},x"), None)
+        review = conn.execute(
+            select(reviews.c.review_id, reviews.c.subject_id, reviews.c.text_enc).where(reviews.c.customer_id == target)
+        ).first()
+    access = submit_request(loaded, RequestType.ACCESS, target)
+    _run(loaded)
+    access_file = Path(get_request(loaded, access.request_id).output_path or "")
+    assert access_file.exists()
+
+    erasure = submit_request(loaded, RequestType.ERASURE, target)
+    results = _run(loaded)
+
+    assert results[0]["status"] == "completed"
+    with loaded.engine.connect() as conn:
+        for table in (customers, reviews, consent_events, quarantine, data_subject_requests):
+            count = conn.execute(select(func.count()).select_from(table).where(table.c.customer_id == target)).scalar()
+            assert count == 0, table.name
+        payloads = conn.execute(text("SELECT COUNT(*) FROM quarantine WHERE source_ref = 'late.csv:line 2'")).scalar()
+        assert payloads == 0
+        journal = " ".join(conn.execute(select(register_journal.c.details)).scalars())
+    for path in extracts.rglob("*.parquet"):
+        frame = pd.read_parquet(path)
+        assert target not in frame.to_string(), path.name
+        assert len(frame) >= 1, path.name
+    assert pd.read_parquet(extracts / "recontact.parquet")["customer_id"].tolist() == [other]
+    assert not access_file.exists()
+    assert target not in journal
+    assert email not in journal
+    with loaded.engine.begin() as conn, pytest.raises(KeyShreddedError):
+        loaded.forget_cached_keys()
+        loaded.decrypt(conn, review.subject_id, review.text_enc, f"reviews:{review.review_id}:text")
+    result = json.loads(get_request(loaded, erasure.request_id).result or "{}")
+    assert result["erased"]["customers"] == 1
+    assert result["erased"]["extract_lines"] >= 3
+    assert set(result["verification"].values()) == {0}
+
+
+def test_access_export_only_subject(loaded: Store, settings_env: Path) -> None:
+    target = _customer_with_reviews_and_consents(loaded)
+    other = next(row["customer_id"] for row in crm_rows()[:CUSTOMERS] if row["customer_id"] != target)
+    _write_extracts(settings_env / "extracts", loaded, target, other)
+    row = next(row for row in crm_rows() if row["customer_id"] == target)
+    request = submit_request(loaded, RequestType.ACCESS, target)
+    _run(loaded)
+
+    path = Path(get_request(loaded, request.request_id).output_path or "")
+    content = path.read_text(encoding="utf-8")
+    export = json.loads(content)
+    assert export["client"]["e-mail"] == row["email"]
+    assert export["client"]["nom"] == row["last_name"]
+    assert len(export["avis"]) == len(_review_ids(loaded, target))
+    assert all(review["texte"] for review in export["avis"])
+    assert export["consentements"]["état_par_finalité"]["review_publication"] == "actif"
+    assert sum(len(item["lignes"]) for item in export["extractions"]) == 2 + 1 + len(_review_ids(loaded, target))
+    assert {"catégorie", "durée"} <= set(export["durées_de_conservation"][0])
+    assert set(re.findall(r"C\d{6}", content)) == {target}
+    others = [other_row for other_row in crm_rows()[:CUSTOMERS] if other_row["customer_id"] != target]
+    assert not any(other_row["email"] in content for other_row in others)
+
+
+def test_access_export_english(loaded: Store, settings_env: Path) -> None:
+    target = crm_rows()[0]["customer_id"]
+    request = submit_request(loaded, RequestType.ACCESS, target, language="en")
+    _run(loaded)
+    export = json.loads(Path(get_request(loaded, request.request_id).output_path or "").read_text(encoding="utf-8"))
+    assert export["customer"]["customer_id"] == target
+    assert export["request"]["request_type"] == "access"
+    assert "reviews" in export
+
+
+def test_withdrawal_appends_event(loaded: Store, settings_env: Path) -> None:
+    target = _customer_with_reviews_and_consents(loaded)
+    other = next(row["customer_id"] for row in crm_rows()[:CUSTOMERS] if row["customer_id"] != target)
+    extracts = settings_env / "extracts"
+    _write_extracts(extracts, loaded, target, other)
+    with loaded.engine.connect() as conn:
+        before = conn.execute(
+            select(consent_events).where(consent_events.c.customer_id == target).order_by(consent_events.c.event_id)
+        ).mappings().all()
+    submit_request(loaded, RequestType.WITHDRAWAL, target, purpose="review_publication")
+    _run(loaded)
+
+    with loaded.engine.connect() as conn:
+        after = conn.execute(
+            select(consent_events).where(consent_events.c.customer_id == target).order_by(consent_events.c.event_id)
+        ).mappings().all()
+        still_customer = conn.execute(select(func.count()).select_from(customers).where(customers.c.customer_id == target)).scalar()
+    new_events = [event for event in after if event not in before]
+    assert len(after) == len(before) + 1
+    assert [dict(event) for event in before] == [dict(event) for event in after if event in before]
+    assert new_events[0]["event_type"] == "withdrawal"
+    assert new_events[0]["purpose"] == "review_publication"
+    assert still_customer == 1
+    assert len(_review_ids(loaded, target)) > 0
+    publication = pd.read_parquet(extracts / "publication.parquet")
+    assert not set(_review_ids(loaded, target)) & set(publication["review_id"])
+    assert target in pd.read_parquet(extracts / "recontact.parquet")["customer_id"].tolist()
+
+
+def test_withdrawal_collection_erases_reviews(loaded: Store, settings_env: Path) -> None:
+    target = _customer_with_reviews_and_consents(loaded)
+    submit_request(loaded, RequestType.WITHDRAWAL, target, purpose="review_collection")
+    results = _run(loaded)
+    assert results[0]["counts"]["reviews"] >= 1
+    assert _review_ids(loaded, target) == []
+    with loaded.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(customers).where(customers.c.customer_id == target)).scalar() == 1

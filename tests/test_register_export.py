@@ -1,0 +1,260 @@
+"""The record of activities and its exports: validation, counts against the store, no personal value."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from governance.cli import app
+from governance.register.activities import PACKAGED_CONFIG, RegisterConfigError, load_register, parse_register
+from governance.register.export import ExportFormat, Period, build_export, export_register, render_html
+from governance.register.i18n import LABELS
+from governance.register.stages import export_month, verify_journal
+from governance.retention.erasure import ANONYMISED_SUBJECT
+from governance.runtime import RunContext
+from governance.stages import apply_retention, ingest_files, plan_retention, verify_retention
+from governance.store import Store
+from governance.store.schema import consent_events, customers, masked_reviews, quarantine, reviews, subject_keys
+
+CRM_EXPORT = Path(__file__).resolve().parent.parent / "examples" / "internal" / "crm_customers.csv"
+FIELD_LABEL_KEYS = ("lawful_basis", "retention", "transfers", "security_encryption", "dpia", "last_review")
+
+
+def _packaged() -> dict[str, Any]:
+    return yaml.safe_load(PACKAGED_CONFIG.read_text(encoding="utf-8"))
+
+
+def _activity(raw: dict[str, Any], reference: str) -> dict[str, Any]:
+    return next(item for item in raw["activities"] if item["reference"] == reference)
+
+
+def test_packaged_register_is_valid() -> None:
+    register = load_register(PACKAGED_CONFIG)
+    references = [activity.reference for activity in register.activities]
+    assert references == [
+        "review_collection", "review_masking", "review_publication", "recontact", "ambassador_program", "retention",
+    ]
+
+
+def test_missing_field_is_named() -> None:
+    raw = _packaged()
+    del _activity(raw, "recontact")["lawful_basis"]
+    with pytest.raises(RegisterConfigError, match=r"activities\[recontact\]\.lawful_basis: Field required"):
+        parse_register(raw)
+
+
+def test_missing_nested_field_is_named() -> None:
+    raw = _packaged()
+    del _activity(raw, "retention")["security_measures"]["backups"]
+    with pytest.raises(RegisterConfigError, match=r"activities\[retention\]\.security_measures\.backups"):
+        parse_register(raw)
+
+
+def test_misspelt_field_is_rejected() -> None:
+    raw = _packaged()
+    _activity(raw, "review_masking")["retension"] = "3 years"
+    with pytest.raises(RegisterConfigError, match=r"activities\[review_masking\]\.retension: Extra inputs"):
+        parse_register(raw)
+
+
+def test_legitimate_interest_needs_assessment() -> None:
+    raw = _packaged()
+    _activity(raw, "review_masking")["legitimate_interest_assessment"] = None
+    with pytest.raises(RegisterConfigError, match="legitimate_interest_assessment is missing"):
+        parse_register(raw)
+
+
+def test_transfer_needs_safeguards() -> None:
+    raw = _packaged()
+    activity = _activity(raw, "recontact")
+    activity["transfers"] = {**activity["transfers"], "outside_eu": True, "countries": ["US"]}
+    with pytest.raises(RegisterConfigError, match=r"activities\[recontact\]\.transfers.*safeguards is missing"):
+        parse_register(raw)
+
+
+def test_unknown_retention_policy_is_named() -> None:
+    raw = _packaged()
+    _activity(raw, "ambassador_program")["data_categories"][0]["retention_policy"] = "forever"
+    with pytest.raises(RegisterConfigError, match=r"ambassador_program\]\.data_categories\[0\].*'forever'"):
+        parse_register(raw)
+
+
+def test_dag_in_two_activities_rejected() -> None:
+    raw = _packaged()
+    _activity(raw, "recontact")["dags"] = ["review_ingest"]
+    with pytest.raises(RegisterConfigError, match="'review_ingest' is declared by 'review_collection' and 'recontact'"):
+        parse_register(raw)
+
+
+def test_override_file_replaces_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _packaged()
+    raw["activities"] = [copy.deepcopy(_activity(raw, "retention"))]
+    path = tmp_path / "register.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("REVIEW_GOV_REGISTER_CONFIG", str(path))
+    assert [activity.reference for activity in load_register().activities] == ["retention"]
+
+
+def test_missing_override_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REVIEW_GOV_REGISTER_CONFIG", str(tmp_path / "absent.yaml"))
+    with pytest.raises(RegisterConfigError, match="absent.yaml not found"):
+        load_register()
+
+
+def test_activities_command_reports_invalid_file(tmp_path: Path) -> None:
+    raw = _packaged()
+    del raw["organisation"]["dpo"]
+    path = tmp_path / "register.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["register", "activities", "--config", str(path)])
+    assert result.exit_code == 1
+    assert "organisation.dpo: Field required" in result.output
+
+
+@pytest.fixture
+def pipeline_store(store: Store) -> dict[str, Any]:
+    """Ingest the bundled exports, then run the retention stages; return the store counts in between."""
+    ingest_files(RunContext(dag_id="review_ingest", run_id="run-1", task_id="load_exports"))
+    with store.engine.connect() as conn:
+        before = {
+            "customers": conn.execute(select(func.count()).select_from(customers)).scalar(),
+            "reviews": conn.execute(select(func.count()).select_from(reviews)).scalar(),
+            "consent_events": conn.execute(select(func.count()).select_from(consent_events)).scalar(),
+            "consents": conn.execute(select(func.count(func.distinct(consent_events.c.consent_id)))).scalar(),
+            "quarantine": conn.execute(select(func.count()).select_from(quarantine)).scalar(),
+            "masked_reviews": conn.execute(select(func.count()).select_from(masked_reviews)).scalar(),
+        }
+    for stage, task_id in ((plan_retention, "plan"), (apply_retention, "apply"), (verify_retention, "verify")):
+        stage(RunContext(dag_id="review_retention", run_id="run-1", task_id=task_id))
+    return before
+
+
+def _store_count(store: Store, table: Any) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
+def test_export_counts_match_store(store: Store, pipeline_store: dict[str, Any]) -> None:
+    before = pipeline_store
+    data = build_export(store.engine, load_register(), Period(), "fr")
+    summary = {row["activity"]: row for row in data["summary"]}
+
+    collection = summary["review_collection"]
+    assert collection["entries"] == 1
+    assert collection["records_written"] == before["customers"] + before["reviews"] + before["consents"]
+    retention = summary["retention"]
+    assert retention["deletions"]["customers"] == before["customers"] - _store_count(store, customers)
+    assert retention["deletions"]["reviews"] == before["reviews"] - _store_count(store, reviews)
+    assert retention["deletions"]["consent_events"] == before["consent_events"] - _store_count(store, consent_events)
+    assert retention["deletions"]["quarantine"] == before["quarantine"] - _store_count(store, quarantine)
+    assert retention["deletions"]["masked_reviews"] == before["masked_reviews"] - _store_count(store, masked_reviews)
+    with store.engine.connect() as conn:
+        # Anonymised reviews share a subject whose key was never created, so it was not shredded.
+        shredded = conn.execute(
+            select(func.count()).where(
+                subject_keys.c.wrapped_key.is_(None), subject_keys.c.subject_id != ANONYMISED_SUBJECT
+            )
+        ).scalar()
+    assert retention["deletions"]["data_keys_shredded"] == shredded
+    assert retention["records_deleted"] == sum(retention["deletions"].values())
+
+    month = datetime.now(UTC).strftime("%Y-%m")
+    assert data["monthly"] == [{
+        "month": month,
+        "records_processed": collection["records_processed"] + retention["records_processed"],
+        "records_deleted": retention["records_deleted"],
+    }]
+    assert data["chain"]["ok"]
+    assert data["chain"]["entries"] == len(data["journal"]) == 4
+    assert data["undeclared_activities"] == []
+
+
+def test_html_lists_every_activity_and_field(store: Store) -> None:
+    register = load_register()
+    for language in ("fr", "en"):
+        page = render_html(build_export(store.engine, register, Period(), language))
+        for activity in register.activities:
+            assert f"{activity.number} · {activity.name.text(language)}" in page
+        for key in FIELD_LABEL_KEYS:
+            label = LABELS[key][language].replace("'", "&#39;")
+            assert page.count(f"<th>{label}</th>") == len(register.activities), (language, key)
+        assert "<svg" in page
+
+
+def test_export_files_each_format(store: Store, tmp_path: Path) -> None:
+    register = load_register()
+    _, [html] = export_register(store.engine, register, Period(), "en", ExportFormat.HTML, tmp_path / "r.html")
+    _, [as_json] = export_register(store.engine, register, Period(), "en", ExportFormat.JSON, tmp_path / "r.json")
+    _, files = export_register(store.engine, register, Period(), "en", ExportFormat.CSV, tmp_path / "csv")
+    assert 'lang="en"' in html.read_text(encoding="utf-8")
+    assert json.loads(as_json.read_text(encoding="utf-8"))["language"] == "en"
+    assert sorted(path.name for path in files) == ["activities.csv", "journal.csv", "monthly.csv", "summary.csv"]
+    with (tmp_path / "csv" / "activities.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows) == 1 + len(register.activities)
+    assert rows[0][0] == "Number / reference"
+
+
+def test_export_command_rejects_bad_period(store: Store, settings_env: Path) -> None:
+    result = CliRunner().invoke(app, ["register", "export", "--from", "2026-03-01", "--to", "2026-02-01"])
+    assert result.exit_code != 0
+    assert "before it starts" in result.output
+
+
+def test_export_command_rejects_bad_language(store: Store, settings_env: Path) -> None:
+    result = CliRunner().invoke(app, ["register", "export", "--lang", "de"])
+    assert result.exit_code != 0
+    assert "'de' is not supported" in result.output
+
+
+def _crm_values() -> dict[str, set[str]]:
+    with CRM_EXPORT.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    values: dict[str, set[str]] = {"exact": set(), "full_name": set(), "last_name": set()}
+    for row in rows:
+        for column in ("customer_id", "email", "phone", "postal_address"):
+            if row.get(column):
+                values["exact"].add(row[column].strip())
+        if row.get("first_name") and row.get("last_name"):
+            values["full_name"].add(f"{row['first_name']} {row['last_name']}".strip())
+            values["last_name"].add(row["last_name"].strip())
+    return values
+
+
+def test_exports_hold_no_crm_value(store: Store, pipeline_store: dict[str, Any], settings_env: Path) -> None:
+    register_words = set(re.findall(r"\w+", PACKAGED_CONFIG.read_text(encoding="utf-8")))
+    verify_journal(RunContext(dag_id="register", run_id="run-1", task_id="verify_journal"))
+    today = datetime.now(UTC).date()
+    details = export_month(
+        RunContext(dag_id="register", run_id="run-1", task_id="export_month"), month=(today.replace(day=1), today)
+    )
+    texts = {}
+    for paths in details["files"].values():
+        for path in paths:
+            for file in sorted(Path(path).rglob("*")) if Path(path).is_dir() else [Path(path)]:
+                texts[file.name] = file.read_text(encoding="utf-8-sig")
+    with store.engine.connect() as conn:
+        texts["register_journal"] = "\n".join(str(tuple(row)) for row in conn.exec_driver_sql("SELECT * FROM register_journal"))
+    assert {"activities.csv", "journal.csv"} <= set(texts)
+    assert '"verify_journal"' in texts[next(name for name in texts if name.endswith(".json"))]
+
+    values = _crm_values()
+    assert len(values["exact"]) > 6000
+    for name, text in texts.items():
+        leaked_exact = [value for value in values["exact"] if value in text]
+        leaked_names = [value for value in values["full_name"] if value in text]
+        # A last name alone leaks only when it is not an ordinary word of the register's own text.
+        leaked_last = (set(re.findall(r"\w+", text)) & values["last_name"]) - register_words
+        assert leaked_exact == [], name
+        assert leaked_names == [], name
+        assert leaked_last == set(), name
