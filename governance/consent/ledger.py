@@ -1,6 +1,6 @@
 """The current state of each customer's consent, derived from the append-only event ledger.
 
-The ledger holds grant and withdrawal events and is never updated in place. The state of a
+The ledger contains grant and withdrawal events and is never updated in place. The state of a
 customer's consent for a purpose at a given time is the latest event at or before that time: a
 grant makes it active until the purpose's validity period runs out (then it is expired), and a
 withdrawal ends it. A later grant starts a new consent.
@@ -36,7 +36,7 @@ class ConsentStatus(StrEnum):
 
 
 class Coverage(StrEnum):
-    """How one record of an extract stands against its purpose."""
+    """The standing of one extract record against its purpose: compliant, violation or gap."""
 
     COMPLIANT = "compliant"
     VIOLATION = "violation"
