@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from governance.sources.base import Connector, FileOptions, PullContext, PullState, SourceKind
-from governance.sources.parsing import parse_date
+from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date
 from governance.sources.records import PURPOSES, ConsentRecord, CustomerRecord, Rejected
 from governance.sources.trustpilot_csv import _reason
 
@@ -17,7 +17,7 @@ CONSENTS_SOURCE = "crm_consents"
 
 
 def _rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, str], str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [column for column in required if column not in (reader.fieldnames or [])]
         if missing:
@@ -50,6 +50,9 @@ def customer_from_row(row: Mapping[str, str]) -> CustomerRecord:
 
 def read_customers(path: Path) -> Iterator[CustomerRecord | Rejected]:
     for ref, row, raw in _rows(path, CUSTOMER_COLUMNS):
+        if has_invalid_text(raw):
+            yield Rejected(CUSTOMERS_SOURCE, ref, INVALID_TEXT_REASON, raw)
+            continue
         try:
             yield customer_from_row(row)
         except ValueError as error:
@@ -82,6 +85,9 @@ def consent_from_row(row: Mapping[str, str], known_customers: Container[str]) ->
 
 def read_consents(path: Path, known_customers: Container[str]) -> Iterator[ConsentRecord | Rejected]:
     for ref, row, raw in _rows(path, CONSENT_COLUMNS):
+        if has_invalid_text(raw):
+            yield Rejected(CONSENTS_SOURCE, ref, INVALID_TEXT_REASON, raw)
+            continue
         try:
             yield consent_from_row(row, known_customers)
         except ValueError as error:
