@@ -5,3 +5,6 @@ from airflow.sdk import Asset
 RAW_REVIEWS = Asset("review-governance://store/reviews")
 MASKED_REVIEWS = Asset("review-governance://store/masked_reviews")
 PUBLICATION_EXTRACT = Asset("review-governance://extracts/publication")
+ANALYTICS_EXTRACT = Asset("review-governance://extracts/analytics")
+RECONTACT_EXTRACT = Asset("review-governance://extracts/recontact")
+AMBASSADORS_EXTRACT = Asset("review-governance://extracts/ambassadors")

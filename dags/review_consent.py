@@ -1,9 +1,14 @@
 """
-### Consent coverage
+### Consent-bound extracts
 
-Builds the publication extract from the masked reviews and validates, record by record with
-Great Expectations, that every review in it has an active `review_publication` consent of its
-author. On a violation the task fails and writes nothing, unless `REVIEW_GOV_CONSENT_MODE=report`.
+Builds one extract per purpose from the masked reviews: `analytics` (review collection, keyed
+pseudonyms, no direct identifier), `publication`, `recontact` (ratings of 2 or less) and
+`ambassadors` (rating 5, text not negative). Each task validates every row with Great Expectations
+against the consent ledger at the run's logical date, writes its Parquet file under
+`$REVIEW_GOV_DATA_DIR/extracts/` only when the validation passes, and updates the Data Docs under
+`$REVIEW_GOV_DATA_DIR/gx/`. On a violation the task fails and writes nothing, unless
+`REVIEW_GOV_CONSENT_MODE=report`. A withdrawal loaded before the run removes the customer from
+every extract of that purpose, and the task's journal entry lists it.
 
 Runs when the `masked_reviews` asset is updated.
 """
@@ -13,7 +18,20 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from governance_assets import MASKED_REVIEWS, PUBLICATION_EXTRACT
+from governance_assets import (
+    AMBASSADORS_EXTRACT,
+    ANALYTICS_EXTRACT,
+    MASKED_REVIEWS,
+    PUBLICATION_EXTRACT,
+    RECONTACT_EXTRACT,
+)
+
+EXTRACT_ASSETS = {
+    "analytics": ANALYTICS_EXTRACT,
+    "publication": PUBLICATION_EXTRACT,
+    "recontact": RECONTACT_EXTRACT,
+    "ambassadors": AMBASSADORS_EXTRACT,
+}
 
 
 @dag(
@@ -25,15 +43,16 @@ from governance_assets import MASKED_REVIEWS, PUBLICATION_EXTRACT
     doc_md=__doc__,
 )
 def review_consent():
-    @task(outlets=[PUBLICATION_EXTRACT])
-    def publication_extract() -> dict:
-        """Build and validate the publication extract; fail on a consent violation."""
-        from governance.stages import check_publication_consent
+    @task
+    def build_extract(extract: str) -> dict:
+        """Build, validate and write one purpose-bound extract; fail on a violation."""
+        from governance.stages import build_consent_extract
         from governance_context import current_run
 
-        return check_publication_consent(current_run())
+        return build_consent_extract(current_run(), extract)
 
-    publication_extract()
+    for extract, asset in EXTRACT_ASSETS.items():
+        build_extract.override(task_id=f"{extract}_extract", outlets=[asset])(extract)
 
 
 review_consent()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from governance.consent.purposes import current_purposes
 from governance.sources import crm_csv, survey_jsonl, trustpilot_csv
 from governance.sources.records import (
     ConsentRecord,
@@ -423,9 +424,9 @@ def ingest_exports(store: Store, input_dir: Path, run_id: str | None = None) -> 
     ]
     with store.engine.connect() as conn:
         known = set(conn.execute(select(customers.c.customer_id)).scalars()) | erased_customer_ids(conn)
-    results.append(
-        load_consents(store, crm_csv.read_consents(internal / "consents.csv", known), crm_csv.CONSENTS_SOURCE, run_id)
-    )
+    purposes = current_purposes().names()
+    consents = crm_csv.read_consents(internal / "consents.csv", known, purposes)
+    results.append(load_consents(store, consents, crm_csv.CONSENTS_SOURCE, run_id))
     results.append(
         load_reviews(store, survey_jsonl.read(internal / "survey_responses.jsonl", known), survey_jsonl.SOURCE, run_id)
     )

@@ -78,42 +78,73 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
     return details
 
 
-def check_publication_consent(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
-    """Build the publication extract, validate its consent coverage, write it if valid."""
+# Who receives each consent-bound extract, for the register's record of recipients.
+EXTRACT_RECIPIENTS = {
+    "analytics": ["analysts"],
+    "publication": ["public website"],
+    "recontact": ["sales team"],
+    "ambassadors": ["marketing team"],
+}
+
+
+def build_consent_extract(ctx: RunContext, extract: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Build one purpose-bound extract, validate it row by row, write it only if valid.
+
+    The journal entry's activity is the extract's purpose, so the register groups processing by
+    purpose. Its details name the extract and list the withdrawals the run applied.
+    """
     from governance.config import ConsentMode
-    from governance.consent.publication import build_publication_extract
+    from governance.consent.extracts import ConsentViolationError, build_extract
 
     settings = settings or Settings.from_env()
     started_at = datetime.now(UTC)
     store = open_store(settings)
-    result = build_publication_extract(
-        store,
-        settings.extracts_dir,
-        as_of=ctx.logical_date,
-        run_id=ctx.run_id,
-        fail_on_violation=settings.consent_mode is ConsentMode.FAIL,
-    )
-    details = {
-        "coverage": result.coverage.as_dict(),
-        "candidates_by_consent_status": result.candidates_by_status,
-        "extract": {"name": "publication", "rows": result.rows,
-                    "path": str(result.path) if result.path else None, "recipients": ["public website"]},
-    }
+    try:
+        result = build_extract(
+            store,
+            extract,
+            data_dir=settings.data_dir,
+            as_of=ctx.logical_date,
+            run_id=ctx.run_id,
+            language=settings.language,
+            fail_on_violation=settings.consent_mode is ConsentMode.FAIL,
+        )
+    except ConsentViolationError as error:
+        from governance.consent.purposes import current_purposes
+
+        purpose = current_purposes().for_extract(extract).name
+        ctx.journal(
+            store,
+            activity=purpose,
+            purpose=purpose,
+            started_at=started_at,
+            records_in=None,
+            records_out=0,
+            details={"extract": extract, "error": str(error)},
+            status="violation",
+        )
+        raise
+    details = result.as_dict()
     ctx.journal(
         store,
-        activity="review_publication",
-        purpose="review_publication",
+        activity=result.purpose,
+        purpose=result.purpose,
         started_at=started_at,
-        records_in=sum(result.candidates_by_status.values()),
+        records_in=result.coverage.checked,
         records_out=result.rows,
         details=details,
         status="success" if result.coverage.success else "violation",
         consents_checked=result.coverage.checked,
-        extracts=[ExtractRecord("publication", result.rows, ["public website"], details["extract"]["path"])]
+        extracts=[ExtractRecord(extract, result.rows, EXTRACT_RECIPIENTS[extract], details["path"])]
         if result.path
         else [],
     )
     return details
+
+
+def check_publication_consent(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
+    """Build the publication extract (kept for callers of the earlier single-extract stage)."""
+    return build_consent_extract(ctx, "publication", settings)
 
 
 def _retention_inputs(ctx: RunContext, settings: Settings | None):  # type: ignore[no-untyped-def]

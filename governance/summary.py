@@ -6,9 +6,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from governance.config import Settings
+from governance.consent.validation import data_docs_index
 from governance.ingest import reason_kind
 from governance.register.journal import verify_chain
 from governance.store import Store
@@ -35,9 +36,7 @@ def build_summary(store: Store, settings: Settings) -> dict[str, Any]:
         for (counts,) in conn.execute(select(masked_reviews.c.entity_counts)):
             masked += 1
             entities.update(json.loads(counts))
-        latest_check = conn.execute(
-            select(consent_checks).order_by(consent_checks.c.check_id.desc()).limit(1)
-        ).mappings().first()
+        consent = latest_consent_checks(conn)
         deletions: Counter[str] = Counter()
         for (details,) in conn.execute(
             select(register_journal.c.details).where(register_journal.c.activity == "retention")
@@ -45,17 +44,6 @@ def build_summary(store: Store, settings: Settings) -> dict[str, Any]:
             deletions.update(json.loads(details).get("deleted", {}))
         journal_entries = conn.execute(select(func.count()).select_from(register_journal)).scalar()
     chain = verify_chain(store.engine)
-    consent = None
-    if latest_check is not None:
-        consent = {
-            "purpose": latest_check["purpose"],
-            "checked": latest_check["checked"],
-            "compliant": latest_check["compliant"],
-            "violations": latest_check["violations"],
-            "gaps": latest_check["gaps"],
-            "coverage_pct": latest_check["coverage_pct"],
-            **json.loads(latest_check["details"]),
-        }
     return {
         "reviews_by_source": reviews_by_source,
         "quarantined": dict(sorted(quarantined.items())),
@@ -69,5 +57,31 @@ def build_summary(store: Store, settings: Settings) -> dict[str, Any]:
             "store": settings.store_url,
             "extracts": str(settings.extracts_dir),
             "reports": str(settings.reports_dir),
+            "data_docs": str(data_docs_index(settings.data_dir)),
         },
     }
+
+
+def latest_consent_checks(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Return the latest validation of each extract: purpose, counts, coverage per source."""
+    latest_ids = select(func.max(consent_checks.c.check_id)).group_by(consent_checks.c.extract)
+    rows = conn.execute(
+        select(consent_checks).where(consent_checks.c.check_id.in_(latest_ids)).order_by(consent_checks.c.extract)
+    ).mappings()
+    checks: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        details = json.loads(row["details"])
+        checks[row["extract"]] = {
+            "purpose": row["purpose"],
+            "checked": row["checked"],
+            "compliant": row["compliant"],
+            "violations": row["violations"],
+            "gaps": row["gaps"],
+            "coverage_pct": row["coverage_pct"],
+            "success": bool(row["success"]),
+            "by_source": details.get("by_source", {}),
+            "by_consent_source": details.get("by_consent_source", {}),
+            "eligible_by_source": details.get("eligible_by_source", {}),
+            "withdrawals_applied": details.get("withdrawals_applied", {}).get("customers", 0),
+        }
+    return checks

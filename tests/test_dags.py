@@ -52,6 +52,7 @@ def _slice_inputs(target: Path, trustpilot_rows: int, survey_lines: int) -> None
     malformed = {18, 43, 109, 231, 401, 3001}  # unknown customer, 5/5, 31/02, empty, 9, duplicate
     kept = [line for number, line in enumerate(lines, 1) if number <= survey_lines or number in malformed]
     (target / "internal" / "survey_responses.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    shutil.copy(EXAMPLES / "reviews" / "amazon_fr_sample.tsv", target / "reviews" / "amazon_fr_sample.tsv")
     trustpilot = (EXAMPLES / "reviews" / "trustpilot_fr_export.csv").read_text(encoding="utf-8").splitlines()
     (target / "reviews" / "trustpilot_fr_export.csv").write_text(
         "\n".join(trustpilot[: trustpilot_rows + 1]) + "\n", encoding="utf-8"
@@ -90,7 +91,10 @@ def test_pipeline_end_to_end(
         activities = sorted(set(conn.execute(select(register_journal.c.activity)).scalars()))
     assert stored == masked
     assert stored > 150
-    assert [reason.split("'")[0].strip().split(":")[0] for reason in reasons] == [
+    kinds = [reason.split("'")[0].strip().split(":")[0] for reason in reasons]
+    future = _future_dated_consents(EXAMPLES / "internal" / "consents.csv")
+    assert kinds.count("consent dated in the future") == future
+    assert [kind for kind in kinds if kind != "consent dated in the future"] == [
         "empty review text",
         "impossible date",
         "rating out of range 1 to 5",
@@ -100,9 +104,28 @@ def test_pipeline_end_to_end(
         "withdrawal is dated before its grant",
         "withdrawal is dated before its grant",
     ]
-    assert activities == ["retention", "review_collection", "review_masking", "review_publication"]
+    assert activities == [
+        "ambassador_program", "recontact", "retention", "review_collection", "review_masking", "review_publication",
+    ]
     assert verify_chain(store.engine).ok
-    assert (settings_env / "extracts" / "publication.parquet").exists()
+    for extract in ("analytics", "publication", "recontact", "ambassadors"):
+        assert (settings_env / "extracts" / f"{extract}.parquet").exists()
+
+
+def _future_dated_consents(path: Path) -> int:
+    """Count consent rows dated more than a day after now, which the reader quarantines."""
+    import csv
+    from datetime import UTC, datetime, timedelta
+
+    limit = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return sum(
+        1 for row in rows
+        if max(row["granted_at"], row["withdrawn_at"]) > limit
+        and not (row["withdrawn_at"] and row["withdrawn_at"] < row["granted_at"])
+        and row["purpose"] != "marketing_sms"
+    )
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from governance.cli import bench, db, dsr, keys, pii, retention
+from governance.cli.consent import consent_app
 from governance.cli.register import register_app
 from governance.cli.sources import app as sources_app
 from governance.config import Settings
@@ -23,6 +24,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(db.app, name="db")
 app.add_typer(pii.app, name="pii")
 app.add_typer(sources_app, name="sources")
+app.add_typer(consent_app, name="consent")
 
 console = Console()
 
@@ -67,19 +69,47 @@ def _print_summary(data: dict) -> None:
     table.add_row("reviews masked", str(data["reviews_masked"]))
     for entity, count in data["entities_masked"].items():
         table.add_row(f"entities masked: {entity}", str(count))
-    consent = data["consent"]
-    if consent:
-        table.add_row(f"consent checked ({consent['purpose']})", str(consent["checked"]))
-        table.add_row("consent coverage of the extract (%)", f"{consent['coverage_pct']:.1f}")
-        for status, count in sorted(consent.get("candidates_by_status", {}).items()):
-            table.add_row(f"customer reviews with {status} publication consent", str(count))
+    for extract, check in data["consent"].items():
+        status = "passed" if check["success"] else "FAILED"
+        table.add_row(f"extract {extract}: rows validated ({status})", str(check["checked"]))
     for category, count in data["deleted"].items():
         table.add_row(f"deleted by retention: {category}", str(count))
     table.add_row("journal entries", str(data["journal_entries"]))
     table.add_row("journal hash chain", "intact" if data["journal_chain_ok"] else "BROKEN")
     console.print(table)
+    if data["consent"]:
+        console.print(_consent_table(data["consent"]))
     for name, where in data["outputs"].items():
         console.print(f"{name}: {where}")
+
+
+# Consent states as stored, with the column header the table shows for each.
+CONSENT_STATES = {
+    "active": "active",
+    "withdrawn": "withdrawn",
+    "expired": "expired",
+    "absent": "absent",
+    "none": "no data",
+    "public_platform": "platform",
+}
+
+
+def _consent_table(checks: dict) -> Table:
+    """Tabulate, per purpose and review source, the consent of the rows each extract's rule selects."""
+    table = Table(title="Consent coverage per purpose and source", show_header=True)
+    for header in ("Purpose (extract)", "Source", "Selected by rule", *CONSENT_STATES.values(), "In extract", "Coverage %"):
+        table.add_column(header, justify="left" if header in ("Purpose (extract)", "Source") else "right")
+    for extract, check in checks.items():
+        in_extract = {source: sum(counts.values()) for source, counts in check["by_source"].items()}
+        for source, counts in sorted(check["eligible_by_source"].items()):
+            selected = sum(counts.values())
+            kept = in_extract.get(source, 0) if check["success"] else 0
+            share = 100.0 if selected == 0 else 100.0 * kept / selected
+            table.add_row(
+                f"{check['purpose']} ({extract})", source, str(selected),
+                *(str(counts.get(state, 0)) for state in CONSENT_STATES), str(kept), f"{share:.1f}",
+            )
+    return table
 
 
 def run() -> None:

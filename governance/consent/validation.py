@@ -1,27 +1,43 @@
 """Consent coverage of an extract, validated record by record with Great Expectations.
 
-Every row of an extract is classified against the consent ledger at the time of the extract:
-compliant (active consent for the extract's purpose), violation (consent withdrawn) or gap (no
-consent data at all). Gaps are never counted as allowed. The Great Expectations suite asserts that
-every row is compliant; its result, counts and a sample of offending review ids are returned as
-data so that they can be stored and shown to the DPO.
+Every row of an extract is classified against the consent ledger at the time of the extract.
+A row is compliant when it has an active consent for the extract's purpose, or when it is a public
+platform review admitted under the purpose's declared lawful basis. It is a violation when that
+consent is withdrawn, expired or absent, and a gap when there is no consent data at all. Gaps are
+never counted as allowed.
+
+The extract's rows and their check columns (prefixed `check_`) form one Great Expectations batch.
+The suite asserts that every row is compliant, overall and per source, that no withdrawn customer
+appears, that the extract has exactly its declared columns, and the rules of each extract. The run
+goes through a checkpoint of a file-backed context under the data folder, whose Data Docs (HTML)
+are the DPO's report; expectations are described in the DPO's language, with the counts.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
+log = logging.getLogger(__name__)
+
 SAMPLE_SIZE = 20
+CHECK_PREFIX = "check_"
+DATA_SOURCE = "consent_extracts"
 
 
 @dataclass
 class CoverageResult:
-    """The outcome of one consent-coverage validation."""
+    """The outcome of one extract's validation: counts, coverage and sample ids, no values."""
 
     purpose: str
     extract: str
@@ -31,8 +47,11 @@ class CoverageResult:
     gaps: int
     success: bool
     by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_consent_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed_expectations: list[str] = field(default_factory=list)
     sample_violation_ids: list[str] = field(default_factory=list)
     sample_gap_ids: list[str] = field(default_factory=list)
+    data_docs: str | None = None
 
     @property
     def coverage_pct(self) -> float:
@@ -49,49 +68,314 @@ class CoverageResult:
             "coverage_pct": self.coverage_pct,
             "success": self.success,
             "by_source": self.by_source,
+            "by_consent_source": self.by_consent_source,
+            "failed_expectations": self.failed_expectations,
             "sample_violation_ids": self.sample_violation_ids,
             "sample_gap_ids": self.sample_gap_ids,
+            "data_docs": self.data_docs,
         }
 
 
-def validate_consent_coverage(frame: pd.DataFrame, *, purpose: str, extract: str) -> CoverageResult:
-    """Validate that every row of `frame` has an active consent for `purpose`.
+@dataclass(frozen=True)
+class ExtractRules:
+    """The checks of one extract's suite besides consent coverage."""
 
-    `frame` needs the columns `review_id`, `source` and `consent_status` (`active`, `withdrawn`
-    or `none`). The check runs as a Great Expectations suite on an in-memory pandas batch.
-    """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    extract: str
+    purpose: str
+    columns: tuple[str, ...]
+    withdrawn_customers: frozenset[str] = frozenset()
+    allowed_sources: tuple[str, ...] | None = None
+    max_rating: float | None = None
+    min_rating: float | None = None
+    unique_customer: bool = False
+    scan_identifiers: bool = False
+    check_tone: bool = False
 
-    context = gx.get_context(mode="ephemeral")
-    data_source = context.data_sources.add_pandas(name=f"{extract}_extract")
-    asset = data_source.add_dataframe_asset(name=extract)
-    batch_definition = asset.add_batch_definition_whole_dataframe(f"{extract}_batch")
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
 
-    suite = gx.ExpectationSuite(name=f"{extract}_consent_{purpose}")
-    suite.add_expectation(
-        gx.expectations.ExpectColumnValuesToBeInSet(column="consent_status", value_set=["active"])
-    )
-    suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column="review_id"))
-    suite.add_expectation(gx.expectations.ExpectColumnValuesToBeUnique(column="review_id"))
-    validation = batch.validate(suite)
+_TEXTS = {
+    "columns": {
+        "fr": "L'extrait contient exactement ses colonnes déclarées, et aucune autre : {columns}.",
+        "en": "The extract has exactly its declared columns and no other: {columns}.",
+    },
+    "coverage": {
+        "fr": "Chaque ligne repose sur un consentement actif pour la finalité {purpose} : "
+              "{compliant} conformes, {violations} violations, {gaps} lacunes sur {checked} "
+              "(couverture {pct} %). Une lacune n'est jamais comptée comme autorisée.",
+        "en": "Every row rests on an active consent for the purpose {purpose}: {compliant} "
+              "compliant, {violations} violations, {gaps} gaps out of {checked} (coverage {pct} %). "
+              "A gap is never counted as allowed.",
+    },
+    "coverage_source": {
+        "fr": "Source {source}, finalité {purpose} : {compliant} conformes sur {checked} "
+              "(couverture {pct} %).",
+        "en": "Source {source}, purpose {purpose}: {compliant} compliant out of {checked} "
+              "(coverage {pct} %).",
+    },
+    "withdrawn": {
+        "fr": "Aucun des {count} clients ayant retiré leur consentement à {purpose} n'apparaît.",
+        "en": "None of the {count} customers who withdrew their {purpose} consent appears.",
+    },
+    "unique_review": {
+        "fr": "Chaque avis apparaît au plus une fois.",
+        "en": "Each review appears at most once.",
+    },
+    "unique_customer": {
+        "fr": "Chaque client apparaît au plus une fois.",
+        "en": "Each customer appears at most once.",
+    },
+    "sources": {
+        "fr": "Seuls les avis de nos propres clients ({sources}) figurent ici, jamais ceux d'une "
+              "plateforme publique.",
+        "en": "Only reviews of our own customers ({sources}) are here, never a public platform's.",
+    },
+    "rating": {
+        "fr": "La note est comprise entre {low} et {high}.",
+        "en": "The rating is between {low} and {high}.",
+    },
+    "identifiers": {
+        "fr": "Aucun identifiant direct (email, téléphone, nom ou identifiant client du CRM) "
+              "dans le texte masqué.",
+        "en": "No direct identifier (email, phone, CRM name or customer id) in the masked text.",
+    },
+    "tone": {
+        "fr": "Le texte de l'avis n'est pas négatif (règle lexicale décrite dans docs/consent.md).",
+        "en": "The review text is not negative (lexicon rule described in docs/consent.md).",
+    },
+}
 
-    status = frame["consent_status"]
-    violations = frame[status == "withdrawn"]
-    gaps = frame[status == "none"]
+
+def _text(key: str, language: str, **values: object) -> str:
+    templates = _TEXTS[key]
+    return templates.get(language, templates["fr"]).format(**values)
+
+
+def summarize_coverage(frame: pd.DataFrame, *, purpose: str, extract: str) -> CoverageResult:
+    """Count compliant rows, violations and gaps, overall, per review source and per consent source."""
+    coverage = frame["check_coverage"]
+    violations = frame[coverage == "violation"]
+    gaps = frame[coverage == "gap"]
     by_source: dict[str, dict[str, int]] = {}
-    for (source, state), count in frame.groupby(["source", "consent_status"]).size().items():
+    for (source, state), count in frame.groupby(["check_source", "check_coverage"]).size().items():
         by_source.setdefault(str(source), {})[str(state)] = int(count)
+    by_consent_source: dict[str, dict[str, int]] = {}
+    consent_sources = frame["check_consent_source"].fillna("none")
+    for (source, state), count in frame.groupby([consent_sources, frame["check_coverage"]]).size().items():
+        by_consent_source.setdefault(str(source), {})[str(state)] = int(count)
     return CoverageResult(
         purpose=purpose,
         extract=extract,
         checked=len(frame),
-        compliant=int((status == "active").sum()),
+        compliant=int((coverage == "compliant").sum()),
         violations=len(violations),
         gaps=len(gaps),
-        success=bool(validation.success),
+        success=False,
         by_source=by_source,
-        sample_violation_ids=[str(value) for value in violations["review_id"].head(SAMPLE_SIZE)],
-        sample_gap_ids=[str(value) for value in gaps["review_id"].head(SAMPLE_SIZE)],
+        by_consent_source=by_consent_source,
+        sample_violation_ids=[str(value) for value in violations["check_review_id"].head(SAMPLE_SIZE)],
+        sample_gap_ids=[str(value) for value in gaps["check_review_id"].head(SAMPLE_SIZE)],
     )
+
+
+def _pct(compliant: int, checked: int) -> str:
+    return "100.0" if checked == 0 else f"{100.0 * compliant / checked:.1f}"
+
+
+def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult, language: str):  # type: ignore[no-untyped-def]
+    """Return the extract's expectation suite, its descriptions carrying this run's counts."""
+    import great_expectations as gx
+
+    expectations = gx.expectations
+    suite = gx.ExpectationSuite(name=f"{rules.extract}_extract")
+    check_columns = [column for column in frame.columns if column.startswith(CHECK_PREFIX)]
+    suite.add_expectation(
+        expectations.ExpectTableColumnsToMatchSet(
+            column_set=[*rules.columns, *check_columns],
+            exact_match=True,
+            description=_text("columns", language, columns=", ".join(rules.columns)),
+        )
+    )
+    suite.add_expectation(
+        expectations.ExpectColumnValuesToBeInSet(
+            column="check_coverage",
+            value_set=["compliant"],
+            description=_text(
+                "coverage", language, purpose=rules.purpose, compliant=result.compliant,
+                violations=result.violations, gaps=result.gaps, checked=result.checked,
+                pct=_pct(result.compliant, result.checked),
+            ),
+        )
+    )
+    for source, counts in sorted(result.by_source.items()):
+        checked = sum(counts.values())
+        compliant = counts.get("compliant", 0)
+        suite.add_expectation(
+            expectations.ExpectColumnValuesToBeInSet(
+                column="check_coverage",
+                value_set=["compliant"],
+                row_condition=f'check_source=="{source}"',
+                condition_parser="pandas",
+                description=_text(
+                    "coverage_source", language, source=source, purpose=rules.purpose,
+                    compliant=compliant, checked=checked, pct=_pct(compliant, checked),
+                ),
+            )
+        )
+    if rules.withdrawn_customers:
+        suite.add_expectation(
+            expectations.ExpectColumnValuesToNotBeInSet(
+                column="check_customer_id",
+                value_set=sorted(rules.withdrawn_customers),
+                description=_text("withdrawn", language, count=len(rules.withdrawn_customers), purpose=rules.purpose),
+            )
+        )
+    suite.add_expectation(
+        expectations.ExpectColumnValuesToBeUnique(
+            column="check_review_id", description=_text("unique_review", language)
+        )
+    )
+    if rules.unique_customer:
+        suite.add_expectation(
+            expectations.ExpectColumnValuesToBeUnique(
+                column="check_customer_id", description=_text("unique_customer", language)
+            )
+        )
+    if rules.allowed_sources is not None:
+        suite.add_expectation(
+            expectations.ExpectColumnValuesToBeInSet(
+                column="check_source",
+                value_set=list(rules.allowed_sources),
+                description=_text("sources", language, sources=", ".join(rules.allowed_sources)),
+            )
+        )
+    if rules.min_rating is not None or rules.max_rating is not None:
+        suite.add_expectation(
+            expectations.ExpectColumnValuesToBeBetween(
+                column="rating",
+                min_value=rules.min_rating,
+                max_value=rules.max_rating,
+                description=_text("rating", language, low=rules.min_rating or 1, high=rules.max_rating or 5),
+            )
+        )
+    if rules.scan_identifiers:
+        suite.add_expectation(
+            expectations.ExpectColumnValuesToBeInSet(
+                column="check_identifier", value_set=["none"], description=_text("identifiers", language)
+            )
+        )
+    if rules.check_tone:
+        suite.add_expectation(
+            expectations.ExpectColumnValuesToBeInSet(
+                column="check_tone", value_set=["not_negative"], description=_text("tone", language)
+            )
+        )
+    return suite
+
+
+@contextmanager
+def _locked(data_dir: Path) -> Iterator[None]:
+    """Serialise access to the file-backed context: extract tasks of one run may run in parallel."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "gx.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def file_context(data_dir: Path):  # type: ignore[no-untyped-def]
+    """Open (or create) the file-backed Great Expectations context under `data_dir/gx`.
+
+    Usage analytics are turned off (no network call) and progress bars are silenced, because the
+    validation runs in Airflow task logs.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="file", project_root_dir=str(data_dir))
+    progress = context.variables.progress_bars
+    # A freshly created context returns a ProgressBarsConfig, but one read back from YAML a dict.
+    progress_on = progress.get("globally") if isinstance(progress, dict) else getattr(progress, "globally", None)
+    if context.variables.analytics_enabled is not False or progress_on is not False:
+        context.variables.analytics_enabled = False
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        context.variables.save()
+    return context
+
+
+def _batch_definition(context, extract: str):  # type: ignore[no-untyped-def]
+    """Return the whole-dataframe batch definition of the extract, creating what is missing."""
+    try:
+        data_source = context.data_sources.get(DATA_SOURCE)
+    except (KeyError, ValueError):
+        data_source = context.data_sources.add_pandas(name=DATA_SOURCE)
+    try:
+        asset = data_source.get_asset(extract)
+    except LookupError:
+        asset = data_source.add_dataframe_asset(name=extract)
+    name = f"{extract}_batch"
+    try:
+        return asset.get_batch_definition(name)
+    except KeyError:
+        return asset.add_batch_definition_whole_dataframe(name)
+
+
+def data_docs_index(data_dir: Path) -> Path:
+    """Return the path of the Data Docs home page of the context under `data_dir`."""
+    return data_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def validate_extract(
+    frame: pd.DataFrame,
+    rules: ExtractRules,
+    *,
+    data_dir: Path,
+    run_name: str,
+    language: str = "fr",
+) -> CoverageResult:
+    """Validate an extract with its check columns through a checkpoint; update the Data Docs.
+
+    Returns the coverage counts with `success` set from the Great Expectations result.
+    """
+    result = summarize_coverage(frame, purpose=rules.purpose, extract=rules.extract)
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    with _locked(data_dir):
+        context = file_context(data_dir)
+        batch_definition = _batch_definition(context, rules.extract)
+        suite = context.suites.add_or_update(build_suite(frame, rules, result, language))
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"{rules.extract}_extract", data=batch_definition, suite=suite)
+        )
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=f"{rules.extract}_extract",
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+                result_format={
+                    "result_format": "SUMMARY",
+                    "unexpected_index_column_names": ["check_review_id"],
+                    "partial_unexpected_count": SAMPLE_SIZE,
+                },
+            )
+        )
+        outcome = checkpoint.run(
+            batch_parameters={"dataframe": frame},
+            run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
+        )
+
+    validation = next(iter(outcome.run_results.values()))
+    result.success = bool(outcome.success)
+    result.failed_expectations = [
+        item.expectation_config.description or item.expectation_config.type
+        for item in validation.results
+        if not item.success
+    ]
+    result.data_docs = str(data_docs_index(data_dir))
+    log.info(
+        "Validated the %s extract: %d rows, %d compliant, %d violations, %d gaps, success=%s",
+        rules.extract, result.checked, result.compliant, result.violations, result.gaps, result.success,
+    )
+    return result

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Collection, Container, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
 from governance.sources.base import Connector, FileOptions, PullContext, PullState, SourceKind
 from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date
-from governance.sources.records import PURPOSES, ConsentRecord, CustomerRecord, Rejected
+from governance.sources.records import ConsentRecord, CustomerRecord, Rejected
 from governance.sources.trustpilot_csv import _reason
 
 CUSTOMERS_SOURCE = "crm_customers"
 CONSENTS_SOURCE = "crm_consents"
+
+# Exports write consent dates as midnight UTC, so a consent given today east of UTC can be dated
+# tomorrow. Past this margin, an event dated after the load cannot be true.
+FUTURE_DATE_TOLERANCE = timedelta(days=1)
 
 
 def _rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, str], str]]:
@@ -59,18 +64,35 @@ def read_customers(path: Path) -> Iterator[CustomerRecord | Rejected]:
             yield Rejected(CUSTOMERS_SOURCE, ref, _reason(error), raw, customer_id=row.get("customer_id"))
 
 
-def consent_from_row(row: Mapping[str, str], known_customers: Container[str]) -> ConsentRecord:
-    """Build a consent from a row of text values; raise ValueError naming what is invalid."""
+def consent_from_row(
+    row: Mapping[str, str],
+    known_customers: Container[str],
+    *,
+    purposes: Collection[str] | None = None,
+    loaded_at: datetime | None = None,
+) -> ConsentRecord:
+    """Build a consent from a row of text values; raise ValueError naming what is invalid.
+
+    `purposes` are the declared purpose names (default: the configured purposes file), and
+    `loaded_at` (default: now) the time after which no consent event can have happened yet.
+    """
+    if purposes is None:
+        from governance.consent.purposes import current_purposes
+
+        purposes = current_purposes().names()
     customer_id = row["customer_id"].strip()
     purpose = row["purpose"].strip()
     if customer_id not in known_customers:
         raise ValueError(f"unknown customer id {customer_id!r}")
-    if purpose not in PURPOSES:
-        raise ValueError(f"unknown purpose {purpose!r}; expected one of {', '.join(PURPOSES)}")
+    if purpose not in purposes:
+        raise ValueError(f"unknown purpose {purpose!r}; expected one of {', '.join(purposes)}")
     granted_at = parse_date(row["granted_at"])
     withdrawn_at = parse_date(row["withdrawn_at"]) if row["withdrawn_at"].strip() else None
     if withdrawn_at is not None and withdrawn_at < granted_at:
         raise ValueError("withdrawal is dated before its grant")
+    latest_possible = (loaded_at or datetime.now(UTC)) + FUTURE_DATE_TOLERANCE
+    if max(granted_at, withdrawn_at or granted_at) > latest_possible:
+        raise ValueError(f"consent dated in the future: after the load time {latest_possible.date().isoformat()}")
     return ConsentRecord(
         consent_id=row["consent_id"].strip(),
         customer_id=customer_id,
@@ -83,15 +105,29 @@ def consent_from_row(row: Mapping[str, str], known_customers: Container[str]) ->
     )
 
 
-def read_consents(path: Path, known_customers: Container[str]) -> Iterator[ConsentRecord | Rejected]:
+def read_consents(
+    path: Path,
+    known_customers: Container[str],
+    purposes: Collection[str] | None = None,
+    *,
+    loaded_at: datetime | None = None,
+) -> Iterator[ConsentRecord | Rejected]:
+    """Read consent rows; reject duplicate ids and every row `consent_from_row` finds invalid."""
+    seen_ids: set[str] = set()
     for ref, row, raw in _rows(path, CONSENT_COLUMNS):
         if has_invalid_text(raw):
             yield Rejected(CONSENTS_SOURCE, ref, INVALID_TEXT_REASON, raw)
             continue
+        customer_id = row["customer_id"].strip() or None
+        consent_id = row["consent_id"].strip()
+        if consent_id in seen_ids:
+            reason = f"duplicate consent id {consent_id!r} in the same export"
+            yield Rejected(CONSENTS_SOURCE, ref, reason, raw, customer_id=customer_id)
+            continue
+        seen_ids.add(consent_id)
         try:
-            yield consent_from_row(row, known_customers)
+            yield consent_from_row(row, known_customers, purposes=purposes, loaded_at=loaded_at)
         except ValueError as error:
-            customer_id = row["customer_id"].strip() or None
             yield Rejected(CONSENTS_SOURCE, ref, _reason(error), raw, customer_id=customer_id)
 
 
