@@ -339,7 +339,12 @@ def test_withdrawal_leaves_publication(bundled_store: Store, bundled: Settings, 
     with bundled_store.engine.connect() as conn:
         details = conn.execute(
             select(register_journal.c.details)
-            .where(register_journal.c.activity == "review_publication", register_journal.c.task_id == "publication_extract")
+            .where(
+                register_journal.c.activity == "review_publication",
+                register_journal.c.task_id == "publication_extract",
+                # The task's own report, not the listener's outcome entry recorded after it.
+                register_journal.c.idempotency_key.endswith("/report"),
+            )
             .order_by(register_journal.c.seq.desc())
             .limit(1)
         ).scalar_one()
