@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lingua import Language, LanguageDetectorBuilder
 from presidio_analyzer import EntityRecognizer, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from governance.pii.analyzer import (
     SPACY_PERSON_LABELS,
@@ -56,6 +57,26 @@ _IMPERATIVE_PRONOUN = re.compile(r"-(?:moi|toi|nous|vous|le|la|les|lui|leur|en|y
 
 _LINGUA_LANGUAGES = {Language.FRENCH: "fr", Language.ENGLISH: "en"}
 
+# `\d` as the recognizers' patterns read it: any Unicode decimal digit.
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class _Prefilter:
+    """A condition that every match of one recognizer meets, tested on the whole text first.
+
+    Most reviews hold no digit and no `@`, so the number and email recognizers are skipped on
+    them without running their patterns.
+    """
+
+    min_digits: int = 0
+    required_character: str | None = None
+
+    def may_match(self, text: str, digit_count: int) -> bool:
+        if digit_count < self.min_digits:
+            return False
+        return self.required_character is None or self.required_character in text
+
 
 @dataclass(frozen=True, slots=True)
 class _Unit:
@@ -78,6 +99,7 @@ class PiiEngine:
         self._lexicon: NameLexicon | None = None
         self._recognizers: dict[str, list[EntityRecognizer]] = {}
         self._context_patterns: dict[str, re.Pattern[str] | None] = {}
+        self._prefilters: dict[str, _Prefilter] = {}
         self._language_detector = None
         self._allow_list = frozenset(value.casefold() for value in self.config.allow_list)
         self._allow_pattern = (
@@ -123,6 +145,7 @@ class PiiEngine:
         for recognizers in self._recognizers.values():
             for recognizer in recognizers:
                 self._context_patterns[recognizer.name] = _compile_context(recognizer)
+                self._prefilters[recognizer.name] = _prefilter_of(recognizer)
 
         self._language_detector = LanguageDetectorBuilder.from_languages(
             *_LINGUA_LANGUAGES
@@ -234,7 +257,10 @@ class PiiEngine:
                 if start < end and self._is_plausible_name(text, start, end):
                     found.append((start, end, "PERSON", NER_PERSON_SCORE))
 
+        digit_count = len(_DIGIT.findall(text))
         for recognizer in self._recognizers[language]:
+            if not self._prefilters[recognizer.name].may_match(text, digit_count):
+                continue
             context = self._context_patterns.get(recognizer.name)
             for result in recognizer.analyze(text, entities, None):
                 score = result.score
@@ -335,6 +361,17 @@ class PiiEngine:
         if operator == "encrypt":
             return make_encryptor(self.config.encryption_key)
         raise ValueError(f"unknown operator {operator!r}: use 'tag', 'pseudonym' or 'encrypt'")
+
+
+def _prefilter_of(recognizer: EntityRecognizer) -> _Prefilter:
+    """Return the cheap condition a text must meet for ``recognizer`` to find anything in it.
+
+    Presidio's email pattern needs a literal `@`. This project's number recognizers declare the
+    fewest digits a match holds in ``MIN_DIGITS``. Other recognizers always run.
+    """
+    if isinstance(recognizer, EmailRecognizer):
+        return _Prefilter(required_character="@")
+    return _Prefilter(min_digits=getattr(recognizer, "MIN_DIGITS", 0))
 
 
 def _compile_context(recognizer: EntityRecognizer) -> re.Pattern[str] | None:
