@@ -3,7 +3,8 @@
 One ``nlp.pipe`` pass parses a batch with only the NER component. The pattern and rule
 recognizers then run on each text, their scores are raised by nearby context words, overlapping
 spans are resolved so that every detected character is masked, and the operator replaces the
-spans without scanning the text again. A single text is a batch of one.
+spans without scanning the text again. A single text is a batch of one. With ``n_process`` above
+1, worker processes started at load time take slices of each batch (see ``pool.py``).
 """
 
 import logging
@@ -26,6 +27,7 @@ from governance.pii.analyzer import (
 from governance.pii.config import SUPPORTED_LANGUAGES, Operator, PiiConfig
 from governance.pii.conflicts import expand_to_word_boundaries, resolve_overlaps
 from governance.pii.operators import Replacer, apply_operator, make_encryptor, make_pseudonymizer, tag
+from governance.pii.pool import DetectionPool
 from governance.pii.recognizers.person import (
     STOP_WORDS,
     SURNAME_PARTICLES,
@@ -101,6 +103,7 @@ class PiiEngine:
         self._context_patterns: dict[str, re.Pattern[str] | None] = {}
         self._prefilters: dict[str, _Prefilter] = {}
         self._language_detector = None
+        self._pool: DetectionPool | None = None
         self._allow_list = frozenset(value.casefold() for value in self.config.allow_list)
         self._allow_pattern = (
             re.compile(
@@ -130,6 +133,10 @@ class PiiEngine:
         # model takes seconds to load.
         check_entities_registered(self.config, build_registry(SUPPORTED_LANGUAGES))
         nlp = load_spacy_pipeline(self.config.spacy_model)
+        if self.config.n_process > 1 and self._pool is None:
+            # Started once the model is known to load, so that the workers load theirs while
+            # this process builds its recognizers.
+            self._pool = DetectionPool(self.config, self.config.n_process - 1)
         self._lexicon = read_name_lexicon(nlp)
         self._nlp = keep_only_ner(nlp)
 
@@ -150,6 +157,12 @@ class PiiEngine:
         self._language_detector = LanguageDetectorBuilder.from_languages(
             *_LINGUA_LANGUAGES
         ).build()
+        if self._pool is not None:
+            try:
+                self._pool.wait_until_started()
+            except BaseException:
+                self.close()
+                raise
         logger.info(
             "PII engine loaded: model %s, %d entity types, operator %s",
             self.config.spacy_model,
@@ -157,6 +170,18 @@ class PiiEngine:
             self.config.operator,
         )
         return self
+
+    def close(self) -> None:
+        """Stop the worker processes, if any. The engine still works afterwards, in one process."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> "PiiEngine":
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self.close()
 
     def _require_loaded(self) -> None:
         if self._nlp is None:
@@ -170,29 +195,29 @@ class PiiEngine:
         language = self._language_detector.detect_language_of(text)
         return _LINGUA_LANGUAGES.get(language, FALLBACK_LANGUAGE)
 
-    def _resolve_languages(
-        self, texts: Sequence[str], languages: Sequence[str | None] | None
-    ) -> list[str]:
+    @staticmethod
+    def _check_languages(
+        texts: Sequence[str], languages: Sequence[str | None] | None
+    ) -> list[str | None]:
+        """Return one lower-case supported language or None (detect it) per text."""
         if languages is None:
-            languages = [None] * len(texts)
+            return [None] * len(texts)
         if len(languages) != len(texts):
             raise ValueError(
                 f"languages has {len(languages)} items but texts has {len(texts)}: "
                 "give one language (or None) per text"
             )
-        resolved = []
-        for text, language in zip(texts, languages, strict=True):
-            if language is None:
-                resolved.append(self.detect_language(text))
-                continue
-            language = language.lower()
-            if language not in SUPPORTED_LANGUAGES:
-                raise ValueError(
-                    f"unsupported language {language!r}: use one of {', '.join(SUPPORTED_LANGUAGES)} "
-                    "or None to detect it"
-                )
-            resolved.append(language)
-        return resolved
+        checked: list[str | None] = []
+        for language in languages:
+            if language is not None:
+                language = language.lower()
+                if language not in SUPPORTED_LANGUAGES:
+                    raise ValueError(
+                        f"unsupported language {language!r}: use one of "
+                        f"{', '.join(SUPPORTED_LANGUAGES)} or None to detect it"
+                    )
+            checked.append(language)
+        return checked
 
     # -- detection -----------------------------------------------------------------------
 
@@ -211,7 +236,19 @@ class PiiEngine:
         self, texts: Sequence[str], languages: Sequence[str | None] | None
     ) -> tuple[list[list[Detection]], list[str]]:
         self._require_loaded()
-        resolved_languages = self._resolve_languages(texts, languages)
+        checked_languages = self._check_languages(texts, languages)
+        if self._pool is not None and len(texts) > self.config.batch_size:
+            return self._pool.detect(texts, checked_languages, self.config.batch_size, self._detect_here)
+        return self._detect_here(texts, checked_languages)
+
+    def _detect_here(
+        self, texts: Sequence[str], languages: Sequence[str | None]
+    ) -> tuple[list[list[Detection]], list[str]]:
+        """Detect in this process; ``languages`` holds one checked language or None per text."""
+        resolved_languages = [
+            self.detect_language(text) if language is None else language
+            for text, language in zip(texts, languages, strict=True)
+        ]
         views = [make_view(text) for text in texts]
         units = [
             _Unit(text_index, offset, chunk)
@@ -220,11 +257,7 @@ class PiiEngine:
         ]
 
         candidates: list[list[Detection]] = [[] for _ in texts]
-        docs = self._nlp.pipe(
-            (unit.text for unit in units),
-            batch_size=self.config.batch_size,
-            n_process=self.config.n_process,
-        )
+        docs = self._nlp.pipe((unit.text for unit in units), batch_size=self.config.batch_size)
         for unit, doc in zip(units, docs, strict=True):
             language = resolved_languages[unit.text_index]
             view = views[unit.text_index]
