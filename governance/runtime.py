@@ -1,4 +1,4 @@
-"""What a stage needs to run: settings, the store, and the identity of the run for the journal."""
+"""Run-time helpers of a stage: settings, the store, and the identity of the run for the journal."""
 
 from __future__ import annotations
 
