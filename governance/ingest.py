@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from governance.store.schema import (
     customers,
     masked_reviews,
     quarantine,
+    review_tombstones,
     reviews,
     subject_keys,
 )
@@ -42,6 +45,9 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 
 T = TypeVar("T")
+# A review longer than this is quarantined rather than masked: real reviews are a few thousand
+# characters at most, and one multi-megabyte text would hold a masking partition for minutes.
+DEFAULT_MAX_TEXT_CHARS = 100_000
 PERSONAL_CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "postal_address")
 
 
@@ -98,10 +104,25 @@ def reason_kind(reason: str) -> str:
     return reason.strip()
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def redact_reason(reason: str) -> str:
+    """Replace every quoted value of a reason with '…'.
+
+    A reason quotes the field value that failed, and in a malformed row a field may hold another
+    field's content (an email in the date column): the stored reason is readable with plain SQL, so
+    it keeps the kind of failure only. The raw row stays in the encrypted payload.
+    """
+    return _QUOTED.sub("'…'", reason)
+
+
 def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: str | None) -> bool:
     """Store a rejected row encrypted, with its reason; return False when it was already there."""
+    # Bytes that were not valid UTF-8 arrive as lone surrogates; keep them as escapes.
+    raw = rejected.raw.encode("utf-8", "backslashreplace").decode("utf-8")
     quarantine_id = hashlib.sha256(
-        "\x1f".join([rejected.source, rejected.source_ref, rejected.raw]).encode("utf-8")
+        "\x1f".join([rejected.source, rejected.source_ref, raw]).encode("utf-8")
     ).hexdigest()
     exists = conn.execute(
         select(quarantine.c.quarantine_id).where(quarantine.c.quarantine_id == quarantine_id)
@@ -119,10 +140,10 @@ def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: 
             quarantine_id=quarantine_id,
             source=rejected.source,
             source_ref=rejected.source_ref,
-            reason=rejected.reason,
+            reason=redact_reason(rejected.reason),
             customer_id=rejected.customer_id if known_customer else None,
             subject_id=subject_id,
-            payload_enc=store.encrypt(conn, subject_id, rejected.raw, f"quarantine:{quarantine_id}"),
+            payload_enc=store.encrypt(conn, subject_id, raw, f"quarantine:{quarantine_id}"),
             run_id=run_id,
             created_at=datetime.now(UTC),
         )
@@ -285,6 +306,7 @@ def load_reviews(
     """
     counts = LoadCounts(source)
     now = datetime.now(UTC)
+    max_chars = int(os.environ.get("REVIEW_GOV_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS))
     with store.engine.begin() as conn:
         existing = {
             row.external_id: row.content_hash
@@ -312,6 +334,15 @@ def load_reviews(
                     )
                     _record_rejection(store, conn, counts, conflict, run_id)
                     continue
+                if len(item.text) > max_chars:
+                    too_long = Rejected(
+                        source, f"external id {item.external_id}",
+                        f"review text of {len(item.text)} characters is longer than the limit of {max_chars}; "
+                        "raise REVIEW_GOV_MAX_TEXT_CHARS to accept it",
+                        item.model_dump_json(), item.customer_id,
+                    )
+                    _record_rejection(store, conn, counts, too_long, run_id)
+                    continue
                 if existing.get(item.external_id) == content_hash:
                     counts.unchanged += 1
                     continue
@@ -334,11 +365,17 @@ def _write_reviews(
         for item, review_id, _hash in accepted
     }
     erased = store.preload_keys(conn, list(subjects.values()))
+    deleted = set(
+        conn.execute(
+            select(review_tombstones.c.review_id).where(review_tombstones.c.review_id.in_(list(subjects)))
+        ).scalars()
+    )
     inserts: list[dict[str, object]] = []
     updated_ids: list[str] = []
     for item, review_id, content_hash in accepted:
         subject_id = subjects[review_id]
-        if subject_id in erased:
+        if subject_id in erased or review_id in deleted:
+            # Erased or deleted by retention: the review is not stored again.
             counts.suppressed += 1
             continue
         context = f"reviews:{review_id}"

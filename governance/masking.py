@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,30 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PARTITION_SIZE = 5000
 DEFAULT_BATCH_SIZE = 256
+
+MASK_PROCESSES_ENV = "REVIEW_GOV_MASK_PROCESSES"
+
+
+def mask_processes_from_env() -> int:
+    """Return the number of processes each masking task uses, from ``REVIEW_GOV_MASK_PROCESSES``.
+
+    Unset means 1. ``all`` means every core that this process may run on.
+    """
+    value = os.environ.get(MASK_PROCESSES_ENV, "").strip().lower()
+    if not value:
+        return 1
+    if value == "all":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        processes = int(value)
+    except ValueError:
+        processes = 0
+    if processes < 1:
+        raise ValueError(
+            f"{MASK_PROCESSES_ENV}={value!r} is invalid: set a whole number of processes (1 or more) "
+            "or 'all' for every core"
+        )
+    return processes
 
 
 @dataclass(frozen=True)
@@ -151,6 +176,9 @@ def _iter_batches(store: Store, partition: Partition, batch_size: int) -> Iterat
                     reviews.c.content_hash,
                 ).where(reviews.c.review_id.in_(ids)).order_by(reviews.c.review_id)
             ).all()
+            # One query for the batch's data keys instead of one per review. The keys are
+            # forgotten after the batch, so the cache does not grow with the partition.
+            store.preload_keys(conn, [row.subject_id for row in rows])
             batch = [
                 {
                     "review_id": row.review_id,
@@ -160,6 +188,7 @@ def _iter_batches(store: Store, partition: Partition, batch_size: int) -> Iterat
                 }
                 for row in rows
             ]
+            store.forget_cached_keys()
         yield batch
         after = ids[-1]
 

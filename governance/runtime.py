@@ -1,21 +1,52 @@
-"""What a stage needs to run: settings, the store, and the identity of the run for the journal."""
+"""Run-time helpers of a stage: settings, the store, and the identity of the run for the journal."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
 
 from governance.config import Settings, read_key
 from governance.register.journal import ExtractRecord, JournalEntry, append_entry
-from governance.store import Store
+from governance.store import Store, create_store_engine
 
 
 def open_store(settings: Settings | None = None) -> Store:
     """Open the store named by the settings with the master key from `REVIEW_GOV_MASTER_KEY`."""
     settings = settings or Settings.from_env()
     return Store.open(settings.store_url, read_key("MASTER_KEY"))
+
+
+def open_engine_read_only(settings: Settings | None = None) -> Engine:
+    """Return an engine on an existing, current store, for commands that read no encrypted field.
+
+    The journal and the register hold no encrypted data, so verifying or exporting them needs no
+    master key. A missing SQLite file or an outdated schema is an error, never a new empty store.
+    """
+    from sqlalchemy.engine import make_url
+
+    from governance.store.migrate import current_revision, head_revision
+
+    settings = settings or Settings.from_env()
+    url = make_url(settings.store_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).exists():
+            raise FileNotFoundError(
+                f"No store at {url.database}: set REVIEW_GOV_STORE_URL to the store, "
+                "or create one with `review-gov db upgrade`."
+            )
+    engine = create_store_engine(settings.store_url)
+    revision = current_revision(engine)
+    if revision != head_revision():
+        raise ValueError(
+            f"The store is at schema revision {revision or 'none'}, not {head_revision()}: "
+            "run `review-gov db upgrade` first."
+        )
+    return engine
 
 
 @dataclass

@@ -54,17 +54,17 @@ def plan_masking(
 
 def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
     """Mask one partition of reviews and journal the entities masked by type."""
-    from governance.masking import Partition
+    from governance.masking import Partition, mask_processes_from_env
     from governance.masking import mask_partition as mask
     from governance.pii import PiiConfig, PiiEngine
 
     started_at = datetime.now(UTC)
     store = open_store(settings)
     operator = os.environ.get("REVIEW_GOV_MASK_OPERATOR", "tag")
-    engine = PiiEngine(PiiConfig.from_env(operator=operator))
-    engine.load()
-    counts = mask(store, engine, Partition(**partition), operator=operator)
-    details = {"partition": partition, "operator": operator, **counts.as_dict()}
+    processes = mask_processes_from_env()
+    with PiiEngine(PiiConfig.from_env(operator=operator, n_process=processes)).load() as engine:
+        counts = mask(store, engine, Partition(**partition), operator=operator)
+    details = {"partition": partition, "operator": operator, "processes": processes, **counts.as_dict()}
     ctx.journal(
         store,
         activity="review_masking",

@@ -165,3 +165,25 @@ def pii_engine():  # type: ignore[no-untyped-def]
     engine = PiiEngine(PiiConfig(pseudonym_key=PSEUDONYM_KEY, encryption_key=ENCRYPTION_KEY))
     engine.load()
     return engine
+
+
+@pytest.fixture(scope="session")
+def pii_engine_two_processes():  # type: ignore[no-untyped-def]
+    """An engine like `pii_engine` that shares each batch with one worker process.
+
+    Its batches are sliced every 16 texts, so that a small test batch crosses slice boundaries,
+    and texts are analysed in chunks of 1,000 characters (longer than any dev-set text).
+    """
+    from governance.pii import PiiConfig, PiiEngine
+
+    from tests.pii.conftest import ENCRYPTION_KEY, PSEUDONYM_KEY
+
+    config = PiiConfig(
+        pseudonym_key=PSEUDONYM_KEY,
+        encryption_key=ENCRYPTION_KEY,
+        n_process=2,
+        batch_size=16,
+        max_chunk_chars=1_000,
+    )
+    with PiiEngine(config).load() as engine:
+        yield engine

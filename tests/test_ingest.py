@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -97,3 +98,60 @@ def test_erased_customer_not_reingested(store: Store) -> None:
                 select(func.count()).select_from(table).where(table.c.customer_id == customer_id)
             ).scalar()
             assert left == 0, table.name
+
+
+def test_deleted_review_not_reingested(store: Store) -> None:
+    from governance.retention.erasure import delete_reviews
+
+    ingest_exports(store, EXAMPLES)
+    with store.engine.begin() as conn:
+        review_ids = list(
+            conn.execute(
+                select(reviews.c.review_id).where(reviews.c.source == "survey").order_by(reviews.c.review_id).limit(3)
+            ).scalars()
+        )
+        delete_reviews(store, conn, review_ids)
+
+    again = {counts.source: counts for counts in ingest_exports(store, EXAMPLES)}
+
+    assert again["survey"].suppressed == 3
+    assert again["survey"].inserted == 0
+    with store.engine.connect() as conn:
+        left = conn.execute(select(func.count()).select_from(reviews).where(reviews.c.review_id.in_(review_ids)))
+        assert left.scalar() == 0
+
+
+def test_quarantine_reason_keeps_no_value(store: Store, tmp_path: Path) -> None:
+    from governance.ingest import load_reviews
+    from governance.sources import survey_jsonl
+
+    path = tmp_path / "survey.jsonl"
+    shifted = {"response_id": "S1", "customer_id": "C1", "submitted_at": "someone@example.org",
+               "rating": 4, "comment": "Bien", "language": "fr", "channel": "kiosk"}
+    path.write_text(json.dumps(shifted) + "\n" + '{"response_id": "S2", "customer_id": "C1"\xe9\n', encoding="utf-8")
+    counts = load_reviews(store, survey_jsonl.read(path, {"C1"}), "survey")
+    assert counts.quarantined == 2
+    with store.engine.connect() as conn:
+        reasons = conn.execute(select(quarantine.c.reason)).scalars().all()
+    assert all("example.org" not in reason for reason in reasons)
+    assert any(reason.startswith("unreadable date '…'") for reason in reasons)
+
+
+def test_overlong_review_quarantined(store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from governance.ingest import load_reviews
+    from governance.sources.records import ReviewRecord
+
+    monkeypatch.setenv("REVIEW_GOV_MAX_TEXT_CHARS", "50")
+    date = datetime(2026, 1, 1, tzinfo=UTC)
+    items = [
+        ReviewRecord(source="test", external_id="short", review_date=date, text="Très bien."),
+        ReviewRecord(source="test", external_id="long", review_date=date, text="Trop long. " * 10),
+    ]
+    counts = load_reviews(store, items, "test")
+    assert counts.inserted == 1
+    assert counts.quarantined == 1
+    with store.engine.connect() as conn:
+        (reason,) = conn.execute(select(quarantine.c.reason)).scalars().all()
+    assert "longer than the limit of 50" in reason

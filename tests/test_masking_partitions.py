@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from governance.ingest import load_reviews
-from governance.masking import Partition, count_pending, mask_partition, plan_partitions
+from governance.masking import (
+    MASK_PROCESSES_ENV,
+    Partition,
+    count_pending,
+    mask_partition,
+    mask_processes_from_env,
+    plan_partitions,
+)
 from governance.sources.records import ReviewRecord
 from governance.store import Store
 from governance.store.schema import masked_reviews
@@ -74,3 +82,81 @@ def test_edited_review_masked_again(store: Store, pii_engine) -> None:  # type: 
     with store.engine.connect() as conn:
         texts = conn.execute(select(masked_reviews.c.masked_text)).scalars().all()
     assert not any("07 98 76 54 32" in text for text in texts)
+
+
+def _masked_rows(store: Store) -> list[tuple[str, str, str, str]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                masked_reviews.c.review_id,
+                masked_reviews.c.masked_text,
+                masked_reviews.c.entity_counts,
+                masked_reviews.c.language,
+            ).order_by(masked_reviews.c.review_id)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_batch_boundaries_give_same_rows(store: Store, pii_engine) -> None:  # type: ignore[no-untyped-def]
+    texts = TEXTS * 3
+    _load(store, texts)
+    (partition,) = plan_partitions(store, partition_size=100)
+    by_batch_size = {}
+    for batch_size in (1, 4, 100):
+        with store.engine.begin() as conn:
+            conn.execute(masked_reviews.delete())
+        counts = mask_partition(store, pii_engine, partition, batch_size=batch_size)
+        assert counts.reviews == len(texts)
+        by_batch_size[batch_size] = _masked_rows(store)
+    assert len(by_batch_size[1]) == len(texts)
+    assert by_batch_size[1] == by_batch_size[4] == by_batch_size[100]
+
+
+def test_partitions_cover_each_review_once(store: Store, pii_engine) -> None:  # type: ignore[no-untyped-def]
+    _load(store, TEXTS * 3)
+    partitions = plan_partitions(store, partition_size=4)
+    assert len(partitions) == 4
+    masked = sum(mask_partition(store, pii_engine, partition, batch_size=3).reviews for partition in partitions)
+    assert masked == len(TEXTS) * 3
+    assert _masked_count(store) == len(TEXTS) * 3
+    assert count_pending(store) == 0
+
+
+def test_two_processes_store_same_rows(store: Store, pii_engine, pii_engine_two_processes) -> None:  # type: ignore[no-untyped-def]
+    texts = TEXTS * 8
+    _load(store, texts)
+    (partition,) = plan_partitions(store, partition_size=100)
+    mask_partition(store, pii_engine, partition)
+    one_process = _masked_rows(store)
+    with store.engine.begin() as conn:
+        conn.execute(masked_reviews.delete())
+    # 40 reviews in slices of 16: both processes mask part of each batch.
+    mask_partition(store, pii_engine_two_processes, partition, batch_size=40)
+    assert _masked_rows(store) == one_process
+    assert len(one_process) == len(texts)
+
+
+def test_partition_leaves_key_cache_empty(store: Store, pii_engine) -> None:  # type: ignore[no-untyped-def]
+    _load(store, TEXTS)
+    store.forget_cached_keys()
+    (partition,) = plan_partitions(store, partition_size=100)
+    assert mask_partition(store, pii_engine, partition, batch_size=2).reviews == len(TEXTS)
+    assert store._data_keys == {}
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", 1), ("1", 1), ("3", 3), (" 2 ", 2)])
+def test_mask_processes_from_env(monkeypatch, value, expected):
+    monkeypatch.setenv(MASK_PROCESSES_ENV, value)
+    assert mask_processes_from_env() == expected
+
+
+def test_mask_processes_all_cores(monkeypatch):
+    monkeypatch.setenv(MASK_PROCESSES_ENV, "all")
+    assert mask_processes_from_env() >= 1
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_mask_processes_invalid(monkeypatch, value):
+    monkeypatch.setenv(MASK_PROCESSES_ENV, value)
+    with pytest.raises(ValueError, match=MASK_PROCESSES_ENV):
+        mask_processes_from_env()

@@ -151,7 +151,7 @@ def test_google_normalisation(store: Store, server: FakePlatformServer, tmp_path
     assert rows["g-001"]["channel"] == "google_business_profile"
     assert quarantine_reasons(store, source.name) == [
         "empty review text",
-        "unknown starRating 'SIX': expected ONE to FIVE or STAR_RATING_UNSPECIFIED",
+        "unknown starRating '…': expected ONE to FIVE or STAR_RATING_UNSPECIFIED",
     ]
 
 

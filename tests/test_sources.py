@@ -134,3 +134,23 @@ def test_consents_sample_quarantines_bad_rows() -> None:
         "withdrawal is dated before its grant",
         "withdrawal is dated before its grant",
     ]
+
+
+def test_invalid_bytes_quarantined(tmp_path: Path) -> None:
+    path = tmp_path / "tp.csv"
+    path.write_bytes(
+        "auteur;opinion;commentaire;note;date\n".encode()
+        + b"Caf\xe9;Titre;Texte en latin-1;4; 07 juin 2023\n"
+        + "Alice;Titre;Texte correct;4; 07 juin 2023\n".encode()
+    )
+    bad, good = list(trustpilot_csv.read(path))
+    assert isinstance(bad, Rejected)
+    assert bad.reason.startswith("invalid UTF-8 bytes")
+    assert isinstance(good, ReviewRecord)
+
+
+def test_lone_surrogate_quarantined(tmp_path: Path) -> None:
+    (item,) = _survey(tmp_path, '{"response_id": "S1", "customer_id": "C1", "submitted_at": '
+                      '"2026-03-05T00:00:00Z", "rating": 4, "comment": "bad \\ud800 text"}')
+    assert isinstance(item, Rejected)
+    assert item.reason.startswith("invalid UTF-8 bytes")

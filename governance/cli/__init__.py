@@ -113,12 +113,23 @@ def _consent_table(checks: dict) -> Table:
 
 
 def run() -> None:
-    """Run the CLI, turning configuration errors into one line on stderr and exit code 2."""
+    """Run the CLI, turning configuration and input errors into one line on stderr and exit code 2.
+
+    Set REVIEW_GOV_DEBUG=1 to see the full traceback instead.
+    """
+    import os
+
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
     from governance.config import SecretMissingError
     from governance.crypto import MasterKeyMismatchError
 
+    expected = (SecretMissingError, MasterKeyMismatchError, ValueError, FileNotFoundError, ArgumentError, OperationalError)
     try:
         app()
-    except (SecretMissingError, MasterKeyMismatchError) as error:
-        Console(stderr=True).print(f"Error: {error}", highlight=False)
+    except expected as error:
+        if os.environ.get("REVIEW_GOV_DEBUG"):
+            raise
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        Console(stderr=True).print(f"Error: {message}", highlight=False, markup=False)
         raise SystemExit(2) from None

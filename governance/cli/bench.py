@@ -29,13 +29,19 @@ def masking(
         raise typer.BadParameter(f"unknown variant {unknown}; choose from {list(VARIANTS)}")
     data = run_benchmark(reviews, variant or None)
     table = Table(title=f"Masking {reviews} review texts (mean {data['mean_chars']} characters)")
-    for column in ("variant", "texts/s", "ratio to ceiling", "peak memory (MB)"):
+    columns = ("variant", "texts/s", "ratio to ceiling", "texts per CPU s", "peak memory (MB)", "load avg")
+    for column in columns:
         table.add_column(column, justify="left" if column == "variant" else "right")
     for row in data["results"]:  # type: ignore[union-attr]
         ratio = row["ratio_to_ceiling"]
+        per_cpu_second = row["texts_per_cpu_second"]
         table.add_row(
-            row["name"], f"{row['texts_per_second']:.1f}", "-" if ratio is None else f"{ratio:.2f}",
+            row["name"],
+            f"{row['texts_per_second']:.1f}",
+            "-" if ratio is None else f"{ratio:.2f}",
+            "-" if per_cpu_second is None else f"{per_cpu_second:.1f}",
             f"{row['peak_rss_mb']:.0f}",
+            f"{row['load_average_before']:.2f}",
         )
     console.print(table)
     console.print(f"Machine: {data['machine']}")

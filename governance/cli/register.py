@@ -26,9 +26,9 @@ def _parse_day(value: str | None, option: str) -> date | None:
 def register_verify() -> None:
     """Recompute the journal's hash chain and report the first broken link."""
     from governance.register.journal import verify_chain
-    from governance.runtime import open_store
+    from governance.runtime import open_engine_read_only
 
-    report = verify_chain(open_store().engine)
+    report = verify_chain(open_engine_read_only())
     console.print(report.describe(), highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(code=1)
@@ -79,7 +79,7 @@ def register_export(
     from governance.register.activities import RegisterConfigError, load_register
     from governance.register.export import ExportFormat, Period, default_output, export_register
     from governance.register.i18n import LANGUAGES
-    from governance.runtime import open_store
+    from governance.runtime import open_engine_read_only
 
     if language not in LANGUAGES:
         raise typer.BadParameter(f"{language!r} is not supported: use {' or '.join(LANGUAGES)}.", param_hint="--lang")
@@ -99,7 +99,7 @@ def register_export(
     settings = Settings.from_env()
     chosen = ExportFormat(export_format)
     target = output or default_output(settings.reports_dir, chosen, period, language)
-    data, paths = export_register(open_store(settings).engine, register, period, language, chosen, target)
+    data, paths = export_register(open_engine_read_only(settings), register, period, language, chosen, target)
 
     console.print(
         f"{len(data['activities'])} activities, {len(data['journal'])} journal entries, "

@@ -51,7 +51,12 @@ class PiiConfig(BaseModel):
     pseudonym_key: bytes | None = Field(default=None, repr=False)
     encryption_key: bytes | None = Field(default=None, repr=False)
     batch_size: int = Field(default=64, ge=1, description="Texts per nlp.pipe batch")
-    n_process: int = Field(default=1, ge=1, description="Processes used by nlp.pipe")
+    n_process: int = Field(
+        default=1,
+        ge=1,
+        description="Processes that detect in parallel, the calling one included: load() starts "
+        "n_process - 1 worker processes, each with its own copy of the model",
+    )
     max_chunk_chars: int = Field(default=DEFAULT_MAX_CHUNK_CHARS, ge=1_000)
     allow_list: tuple[str, ...] = Field(
         default=(),

@@ -3,7 +3,8 @@
 One ``nlp.pipe`` pass parses a batch with only the NER component. The pattern and rule
 recognizers then run on each text, their scores are raised by nearby context words, overlapping
 spans are resolved so that every detected character is masked, and the operator replaces the
-spans without scanning the text again. A single text is a batch of one.
+spans without scanning the text again. A single text is a batch of one. With ``n_process`` above
+1, worker processes started at load time take slices of each batch (see ``pool.py``).
 """
 
 import logging
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from lingua import Language, LanguageDetectorBuilder
 from presidio_analyzer import EntityRecognizer, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from governance.pii.analyzer import (
     SPACY_PERSON_LABELS,
@@ -25,6 +27,7 @@ from governance.pii.analyzer import (
 from governance.pii.config import SUPPORTED_LANGUAGES, Operator, PiiConfig
 from governance.pii.conflicts import expand_to_word_boundaries, resolve_overlaps
 from governance.pii.operators import Replacer, apply_operator, make_encryptor, make_pseudonymizer, tag
+from governance.pii.pool import DetectionPool
 from governance.pii.recognizers.person import (
     STOP_WORDS,
     SURNAME_PARTICLES,
@@ -56,6 +59,26 @@ _IMPERATIVE_PRONOUN = re.compile(r"-(?:moi|toi|nous|vous|le|la|les|lui|leur|en|y
 
 _LINGUA_LANGUAGES = {Language.FRENCH: "fr", Language.ENGLISH: "en"}
 
+# `\d` as the recognizers' patterns read it: any Unicode decimal digit.
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class _Prefilter:
+    """A condition that every match of one recognizer meets, tested on the whole text first.
+
+    Most reviews hold no digit and no `@`, so the number and email recognizers are skipped on
+    them without running their patterns.
+    """
+
+    min_digits: int = 0
+    required_character: str | None = None
+
+    def may_match(self, text: str, digit_count: int) -> bool:
+        if digit_count < self.min_digits:
+            return False
+        return self.required_character is None or self.required_character in text
+
 
 @dataclass(frozen=True, slots=True)
 class _Unit:
@@ -78,7 +101,9 @@ class PiiEngine:
         self._lexicon: NameLexicon | None = None
         self._recognizers: dict[str, list[EntityRecognizer]] = {}
         self._context_patterns: dict[str, re.Pattern[str] | None] = {}
+        self._prefilters: dict[str, _Prefilter] = {}
         self._language_detector = None
+        self._pool: DetectionPool | None = None
         self._allow_list = frozenset(value.casefold() for value in self.config.allow_list)
         self._allow_pattern = (
             re.compile(
@@ -108,6 +133,10 @@ class PiiEngine:
         # model takes seconds to load.
         check_entities_registered(self.config, build_registry(SUPPORTED_LANGUAGES))
         nlp = load_spacy_pipeline(self.config.spacy_model)
+        if self.config.n_process > 1 and self._pool is None:
+            # Started once the model is known to load, so that the workers load theirs while
+            # this process builds its recognizers.
+            self._pool = DetectionPool(self.config, self.config.n_process - 1)
         self._lexicon = read_name_lexicon(nlp)
         self._nlp = keep_only_ner(nlp)
 
@@ -123,10 +152,17 @@ class PiiEngine:
         for recognizers in self._recognizers.values():
             for recognizer in recognizers:
                 self._context_patterns[recognizer.name] = _compile_context(recognizer)
+                self._prefilters[recognizer.name] = _prefilter_of(recognizer)
 
         self._language_detector = LanguageDetectorBuilder.from_languages(
             *_LINGUA_LANGUAGES
         ).build()
+        if self._pool is not None:
+            try:
+                self._pool.wait_until_started()
+            except BaseException:
+                self.close()
+                raise
         logger.info(
             "PII engine loaded: model %s, %d entity types, operator %s",
             self.config.spacy_model,
@@ -134,6 +170,18 @@ class PiiEngine:
             self.config.operator,
         )
         return self
+
+    def close(self) -> None:
+        """Stop the worker processes, if any. The engine still works afterwards, in one process."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> "PiiEngine":
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self.close()
 
     def _require_loaded(self) -> None:
         if self._nlp is None:
@@ -147,29 +195,29 @@ class PiiEngine:
         language = self._language_detector.detect_language_of(text)
         return _LINGUA_LANGUAGES.get(language, FALLBACK_LANGUAGE)
 
-    def _resolve_languages(
-        self, texts: Sequence[str], languages: Sequence[str | None] | None
-    ) -> list[str]:
+    @staticmethod
+    def _check_languages(
+        texts: Sequence[str], languages: Sequence[str | None] | None
+    ) -> list[str | None]:
+        """Return one lower-case supported language or None (detect it) per text."""
         if languages is None:
-            languages = [None] * len(texts)
+            return [None] * len(texts)
         if len(languages) != len(texts):
             raise ValueError(
                 f"languages has {len(languages)} items but texts has {len(texts)}: "
                 "give one language (or None) per text"
             )
-        resolved = []
-        for text, language in zip(texts, languages, strict=True):
-            if language is None:
-                resolved.append(self.detect_language(text))
-                continue
-            language = language.lower()
-            if language not in SUPPORTED_LANGUAGES:
-                raise ValueError(
-                    f"unsupported language {language!r}: use one of {', '.join(SUPPORTED_LANGUAGES)} "
-                    "or None to detect it"
-                )
-            resolved.append(language)
-        return resolved
+        checked: list[str | None] = []
+        for language in languages:
+            if language is not None:
+                language = language.lower()
+                if language not in SUPPORTED_LANGUAGES:
+                    raise ValueError(
+                        f"unsupported language {language!r}: use one of "
+                        f"{', '.join(SUPPORTED_LANGUAGES)} or None to detect it"
+                    )
+            checked.append(language)
+        return checked
 
     # -- detection -----------------------------------------------------------------------
 
@@ -188,7 +236,19 @@ class PiiEngine:
         self, texts: Sequence[str], languages: Sequence[str | None] | None
     ) -> tuple[list[list[Detection]], list[str]]:
         self._require_loaded()
-        resolved_languages = self._resolve_languages(texts, languages)
+        checked_languages = self._check_languages(texts, languages)
+        if self._pool is not None and len(texts) > self.config.batch_size:
+            return self._pool.detect(texts, checked_languages, self.config.batch_size, self._detect_here)
+        return self._detect_here(texts, checked_languages)
+
+    def _detect_here(
+        self, texts: Sequence[str], languages: Sequence[str | None]
+    ) -> tuple[list[list[Detection]], list[str]]:
+        """Detect in this process; ``languages`` holds one checked language or None per text."""
+        resolved_languages = [
+            self.detect_language(text) if language is None else language
+            for text, language in zip(texts, languages, strict=True)
+        ]
         views = [make_view(text) for text in texts]
         units = [
             _Unit(text_index, offset, chunk)
@@ -197,11 +257,7 @@ class PiiEngine:
         ]
 
         candidates: list[list[Detection]] = [[] for _ in texts]
-        docs = self._nlp.pipe(
-            (unit.text for unit in units),
-            batch_size=self.config.batch_size,
-            n_process=self.config.n_process,
-        )
+        docs = self._nlp.pipe((unit.text for unit in units), batch_size=self.config.batch_size)
         for unit, doc in zip(units, docs, strict=True):
             language = resolved_languages[unit.text_index]
             view = views[unit.text_index]
@@ -234,7 +290,10 @@ class PiiEngine:
                 if start < end and self._is_plausible_name(text, start, end):
                     found.append((start, end, "PERSON", NER_PERSON_SCORE))
 
+        digit_count = len(_DIGIT.findall(text))
         for recognizer in self._recognizers[language]:
+            if not self._prefilters[recognizer.name].may_match(text, digit_count):
+                continue
             context = self._context_patterns.get(recognizer.name)
             for result in recognizer.analyze(text, entities, None):
                 score = result.score
@@ -335,6 +394,17 @@ class PiiEngine:
         if operator == "encrypt":
             return make_encryptor(self.config.encryption_key)
         raise ValueError(f"unknown operator {operator!r}: use 'tag', 'pseudonym' or 'encrypt'")
+
+
+def _prefilter_of(recognizer: EntityRecognizer) -> _Prefilter:
+    """Return the cheap condition a text must meet for ``recognizer`` to find anything in it.
+
+    Presidio's email pattern needs a literal `@`. This project's number recognizers declare the
+    fewest digits a match holds in ``MIN_DIGITS``. Other recognizers always run.
+    """
+    if isinstance(recognizer, EmailRecognizer):
+        return _Prefilter(required_character="@")
+    return _Prefilter(min_digits=getattr(recognizer, "MIN_DIGITS", 0))
 
 
 def _compile_context(recognizer: EntityRecognizer) -> re.Pattern[str] | None:

@@ -73,8 +73,13 @@ def _yes_no(flag: bool, language: str) -> str:
 
 def describe_retention(period: RetentionPeriod, language: str) -> str:
     """Describe a retention period in one line: duration, starting event, source, enforcing DAG."""
-    event = i18n.RETENTION_EVENTS.get(period.starts_from, {}).get(language, period.starts_from)
+    event_key = period.starts_from
+    if period.months and event_key == "consent_withdrawal":
+        event_key = "after_consent_withdrawal"
+    event = i18n.RETENTION_EVENTS.get(event_key, {}).get(language, period.starts_from)
     duration = f"{i18n.format_months(period.months, language)} {event}" if period.months else event
+    if period.action:
+        duration += " " + i18n.RETENTION_ACTIONS.get(period.action, {}).get(language, period.action)
     enforced = (
         f"{i18n.label('enforced_by', language)} {period.enforced_by}"
         if period.enforced_by

@@ -146,6 +146,15 @@ RETENTION_EVENTS = {
     },
     "consent_withdrawal": {"fr": "jusqu'au retrait du consentement", "en": "until consent is withdrawn"},
     "entry_recorded": {"fr": "à compter de l'enregistrement", "en": "from when the entry is recorded"},
+    "collection": {"fr": "à compter de la collecte", "en": "from collection"},
+    "purpose_end": {"fr": "à compter de la fin de la finalité", "en": "from the end of the purpose"},
+    "after_consent_withdrawal": {"fr": "à compter du retrait du consentement", "en": "from consent withdrawal"},
+}
+
+RETENTION_ACTIONS = {
+    "delete": {"fr": "puis suppression", "en": "then deleted"},
+    "anonymise": {"fr": "puis anonymisation", "en": "then anonymised"},
+    "crypto_shred": {"fr": "puis destruction de la clé de chiffrement", "en": "then its encryption key is destroyed"},
 }
 
 # Activities that the record does not declare because they process no personal data.

@@ -25,43 +25,44 @@ class RetentionPeriod:
     starts_from: str
     source: str
     enforced_by: str | None
+    action: str | None = None
 
 
 CNIL_COMMERCIAL = "CNIL, référentiel « gestion commerciale », délibération 2021-131"
 
 
+# Register policy names and the category of the retention job's configuration that sets them.
+CATEGORY_OF_POLICY: dict[str, DataCategory] = {
+    "customer_data": DataCategory.CUSTOMER_IDENTITY,
+    "prospecting_contact": DataCategory.CUSTOMER_IDENTITY,
+    "survey_reviews": DataCategory.RAW_REVIEW_TEXT,
+    "platform_reviews": DataCategory.RAW_REVIEW_TEXT,
+    "consent_records": DataCategory.CONSENT_PROOF,
+    "quarantine_rows": DataCategory.QUARANTINE,
+}
+
+
 def retention_periods() -> dict[str, RetentionPeriod]:
     """Return the retention period of every policy name, keyed by that name.
 
-    TODO: map the other policy names to the categories of `load_retention_policies()` as well;
-    only the customer period is read from it so far.
+    Periods of stored categories are read from the retention job's configuration, so the register
+    states what the job applies. Extract lines bound to a consent end with its withdrawal, when the
+    consent DAG rebuilds the extract; the journal is kept 5 years and never erased by a DAG.
     """
-    customer_policy = load_retention_policies().policy_for(DataCategory.CUSTOMER_IDENTITY)
-    customer_months = (
-        None if customer_policy is None else customer_policy.period.years * 12 + customer_policy.period.months
-    )
-    # The retention job erases these with the customer: the customer row, their survey reviews and
-    # masked texts, their consent events and the quarantined rows that name them.
-    erased_with_customer = (
-        "customer_data",
-        "survey_reviews",
-        "consent_records",
-        "quarantine_rows",
-        "prospecting_contact",
-    )
-    periods = {
-        name: RetentionPeriod(name, customer_months, "last_contact", CNIL_COMMERCIAL, "review_retention")
-        for name in erased_with_customer
-    }
-    periods["platform_reviews"] = RetentionPeriod(
-        "platform_reviews", None, "removal_at_source", "Code de la consommation, article D111-17", None
-    )
-    periods["published_reviews"] = RetentionPeriod(
-        "published_reviews", None, "consent_withdrawal", "RGPD, article 7(3)", "review_consent"
-    )
-    periods["ambassador_membership"] = RetentionPeriod(
-        "ambassador_membership", None, "consent_withdrawal", "RGPD, article 7(3)", None
-    )
+    config = load_retention_policies()
+    periods: dict[str, RetentionPeriod] = {}
+    for name, category in CATEGORY_OF_POLICY.items():
+        policy = config.policy_for(category)
+        if policy is None:
+            periods[name] = RetentionPeriod(name, None, "not set", "no retention policy configured", None)
+            continue
+        months = policy.period.years * 12 + policy.period.months
+        source = CNIL_COMMERCIAL if category is DataCategory.CUSTOMER_IDENTITY else f"policies.yaml : {policy.name}"
+        periods[name] = RetentionPeriod(
+            name, months or None, policy.start_event.value, source, "review_retention", policy.action.value
+        )
+    for name in ("published_reviews", "ambassador_membership"):
+        periods[name] = RetentionPeriod(name, None, "consent_withdrawal", "RGPD, article 7(3)", "review_consent")
     periods["processing_journal"] = RetentionPeriod(
         "processing_journal", 60, "entry_recorded", "Code civil, article 2224 (prescription)", None
     )

@@ -25,6 +25,7 @@ from governance.store.schema import (
     customers,
     masked_reviews,
     quarantine,
+    review_tombstones,
     reviews,
     subject_keys,
 )
@@ -92,6 +93,14 @@ def delete_reviews(store: Store, conn: Connection, review_ids: list[str]) -> Cou
         delete(masked_reviews).where(masked_reviews.c.review_id.in_(review_ids))
     ).rowcount or 0
     counts["reviews"] += conn.execute(delete(reviews).where(reviews.c.review_id.in_(review_ids))).rowcount or 0
+    # A tombstone keeps the id only, so that the next pull of the same export skips the review.
+    known = set(
+        conn.execute(select(review_tombstones.c.review_id).where(review_tombstones.c.review_id.in_(review_ids))).scalars()
+    )
+    now = datetime.now(UTC)
+    new = [{"review_id": review_id, "deleted_at": now} for review_id in review_ids if review_id not in known]
+    if new:
+        conn.execute(insert(review_tombstones), new)
     counts["data_keys_shredded"] += store.shred(conn, own_subjects)
     return counts
 

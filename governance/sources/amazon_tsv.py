@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from governance.sources.base import Connector, FileOptions, PullContext, PullState
-from governance.sources.parsing import parse_date, parse_rating
+from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 from governance.sources.text import clean_text, optional_text
 from governance.sources.trustpilot_csv import _reason
@@ -32,7 +32,7 @@ MARKETPLACE_LANGUAGES = {"FR": "fr", "DE": "de", "UK": "en", "US": "en", "JP": "
 def read(path: Path, source: str = SOURCE) -> Iterator[ReviewRecord | Rejected]:
     """Yield one review per data row, or a Rejected row with the reason it could not be read."""
     csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
         # The bodies contain raw double quotes: read the file as plain tab-separated values.
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader, None)
@@ -44,6 +44,9 @@ def read(path: Path, source: str = SOURCE) -> Iterator[ReviewRecord | Rejected]:
         for row in reader:
             ref = f"{path.name}:line {reader.line_num}"
             raw = "\t".join(row)
+            if has_invalid_text(raw):
+                yield Rejected(source, ref, INVALID_TEXT_REASON, raw)
+                continue
             if len(row) != len(COLUMNS):
                 yield Rejected(source, ref, f"expected {len(COLUMNS)} fields, found {len(row)}", raw)
                 continue

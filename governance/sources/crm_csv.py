@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from governance.sources.base import Connector, FileOptions, PullContext, PullState, SourceKind
-from governance.sources.parsing import parse_date
+from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date
 from governance.sources.records import ConsentRecord, CustomerRecord, Rejected
 from governance.sources.trustpilot_csv import _reason
 
@@ -22,7 +22,7 @@ FUTURE_DATE_TOLERANCE = timedelta(days=1)
 
 
 def _rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, str], str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [column for column in required if column not in (reader.fieldnames or [])]
         if missing:
@@ -55,6 +55,9 @@ def customer_from_row(row: Mapping[str, str]) -> CustomerRecord:
 
 def read_customers(path: Path) -> Iterator[CustomerRecord | Rejected]:
     for ref, row, raw in _rows(path, CUSTOMER_COLUMNS):
+        if has_invalid_text(raw):
+            yield Rejected(CUSTOMERS_SOURCE, ref, INVALID_TEXT_REASON, raw)
+            continue
         try:
             yield customer_from_row(row)
         except ValueError as error:
@@ -112,6 +115,9 @@ def read_consents(
     """Read consent rows; reject duplicate ids and every row `consent_from_row` finds invalid."""
     seen_ids: set[str] = set()
     for ref, row, raw in _rows(path, CONSENT_COLUMNS):
+        if has_invalid_text(raw):
+            yield Rejected(CONSENTS_SOURCE, ref, INVALID_TEXT_REASON, raw)
+            continue
         customer_id = row["customer_id"].strip() or None
         consent_id = row["consent_id"].strip()
         if consent_id in seen_ids:

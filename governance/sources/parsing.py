@@ -93,3 +93,13 @@ def parse_rating(value: object) -> float:
     if not MIN_RATING <= rating <= MAX_RATING:
         raise ValueError(f"rating out of range 1 to 5: {value!r}")
     return rating
+
+
+INVALID_TEXT_REASON = "invalid UTF-8 bytes or lone surrogates in the row: re-export the file as UTF-8"
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def has_invalid_text(text: str) -> bool:
+    """Return True if `text` holds bytes that were not valid UTF-8 (read with surrogateescape)
+    or lone surrogates decoded from JSON escapes: such text cannot be stored or encrypted."""
+    return _SURROGATES.search(text) is not None

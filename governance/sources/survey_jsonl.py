@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from governance.sources.base import Connector, FileOptions, PullContext, PullState
-from governance.sources.parsing import parse_date, parse_rating
+from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 from governance.sources.trustpilot_csv import _reason
 
@@ -22,7 +22,7 @@ SOURCE = "survey"
 
 def read(path: Path, known_customers: Container[str]) -> Iterator[ReviewRecord | Rejected]:
     """Yield one review per line, or a Rejected row with its reason."""
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         for line_number, line in enumerate(handle, start=1):
             ref = f"{path.name}:line {line_number}"
             if not line.strip():
@@ -30,10 +30,16 @@ def read(path: Path, known_customers: Container[str]) -> Iterator[ReviewRecord |
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as error:
+                if has_invalid_text(line):
+                    yield Rejected(SOURCE, ref, INVALID_TEXT_REASON, line)
+                    continue
                 yield Rejected(SOURCE, ref, f"malformed JSON: {error.msg} at column {error.colno}", line)
                 continue
             if not isinstance(item, dict):
                 yield Rejected(SOURCE, ref, "malformed row: expected a JSON object", line)
+                continue
+            if has_invalid_text(line) or has_invalid_text(json.dumps(item, ensure_ascii=False)):
+                yield Rejected(SOURCE, ref, INVALID_TEXT_REASON, line)
                 continue
             customer_id = str(item.get("customer_id") or "")
             if customer_id not in known_customers:

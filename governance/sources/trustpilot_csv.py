@@ -17,7 +17,7 @@ from typing import ClassVar
 from pydantic import ValidationError
 
 from governance.sources.base import Connector, FileOptions, PullContext, PullState
-from governance.sources.parsing import parse_date, parse_rating
+from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 
 SOURCE = "trustpilot_csv"
@@ -26,7 +26,7 @@ COLUMNS = ["auteur", "opinion", "commentaire", "note", "date"]
 
 def read(path: Path) -> Iterator[ReviewRecord | Rejected]:
     """Yield one review per data row, or a Rejected row with the reason it could not be read."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle, delimiter=";")
         header = next(reader, None)
         if header != COLUMNS:
@@ -37,6 +37,9 @@ def read(path: Path) -> Iterator[ReviewRecord | Rejected]:
         for row in reader:
             ref = f"{path.name}:line {reader.line_num}"
             raw = ";".join(row)
+            if has_invalid_text(raw):
+                yield Rejected(SOURCE, ref, INVALID_TEXT_REASON, raw)
+                continue
             if len(row) != len(COLUMNS):
                 yield Rejected(SOURCE, ref, f"expected {len(COLUMNS)} fields, found {len(row)}", raw)
                 continue

@@ -223,3 +223,10 @@ data_subject_requests = Table(
     Column("error", Text, nullable=True),
 )
 Index("ix_data_subject_requests_status", data_subject_requests.c.status)
+
+review_tombstones = Table(
+    "review_tombstones",
+    metadata,
+    Column("review_id", String(40), primary_key=True, comment="id of a review deleted by retention or erasure"),
+    Column("deleted_at", UTCDateTime, nullable=False),
+)

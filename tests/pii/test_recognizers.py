@@ -1,8 +1,9 @@
 """French identifiers, addresses and names through the loaded engine."""
 
 import pytest
+import regex
 
-from .conftest import masked_values
+from .conftest import DATA_DIR, masked_values
 
 
 def _types(detections):
@@ -166,3 +167,72 @@ def test_name_forms(engine, text, name):
 def test_name_common_word_first_name_needs_surname(engine):
     detections = engine.detect("La sauce claire était bonne.", "fr")
     assert detections == []
+
+
+# The shortest text each pattern of a recognizer accepts, so that the prefilter of each
+# recognizer (MIN_DIGITS, or `@` for emails) is checked against the patterns themselves.
+SHORTEST_MATCHES = [
+    "+1 2 34567",  # phone, international: country code, area code and five digits
+    "1 AB 2A",  # licence plate, FNI with the Corsican department
+    "AB-123-CD",
+    "2 rue Haute",  # street address: house number only
+    "rue du Port 75001 Paris",  # street address: postcode only
+    "1 23 45 2A 678 901 23",  # NIR with the Corsican department
+    "FR76AAAABBBBCCCC",  # IBAN: two check digits, the rest letters
+    "4000 0000 0000 0",  # payment card, grouped, 13 digits
+    "123 456 789",  # SIREN
+    "123 456 789 01234",  # SIRET
+    "a@b.fr",
+]
+
+
+def test_prefilter_passes_every_pattern_match():
+    from governance.pii.analyzer import build_recognizers
+    from governance.pii.engine import _prefilter_of
+    from governance.pii.evaluation import read_labelled
+
+    texts = [
+        record.text
+        for name in ("reviews_pii_dev", "eds_pseudo_dev")
+        for record in read_labelled(DATA_DIR / f"{name}.jsonl")
+    ]
+    texts += SHORTEST_MATCHES
+    checked = 0
+    for recognizer in build_recognizers("fr"):
+        prefilter = _prefilter_of(recognizer)
+        for pattern in getattr(recognizer, "patterns", []):
+            compiled = regex.compile(pattern.regex, flags=recognizer.global_regex_flags)
+            for text in texts:
+                for match in compiled.finditer(text):
+                    value = match.group()
+                    digits = sum(character.isdecimal() for character in value)
+                    assert prefilter.may_match(value, digits), (recognizer.name, pattern.name, value)
+                    checked += 1
+    assert checked > 300
+
+
+def test_prefilter_min_digits_is_tight():
+    from governance.pii.analyzer import build_recognizers
+
+    for recognizer in build_recognizers("fr"):
+        if not hasattr(recognizer, "MIN_DIGITS"):
+            continue
+        fewest = min(
+            sum(character.isdecimal() for character in match.group())
+            for pattern in recognizer.patterns
+            for text in SHORTEST_MATCHES
+            for match in regex.finditer(pattern.regex, text, flags=recognizer.global_regex_flags)
+        )
+        assert fewest == recognizer.MIN_DIGITS, recognizer.name
+
+
+def test_lexicon_memo_cleared_when_full(monkeypatch):
+    from governance.pii.recognizers import person
+    from governance.pii.recognizers.person import NameLexicon
+
+    monkeypatch.setattr(person, "MAX_REMEMBERED_WORDS", 2)
+    lexicon = NameLexicon.load(frozenset({"livraison"}))
+    known = [lexicon.is_first_name(word) for word in ("Julie", "livraison", "Helene", "Julie")]
+    assert known == [True, False, True, True]
+    assert [lexicon.is_common_word(word) for word in ("Livraison", "Dupont", "Livraison")] == [True, False, True]
+    assert len(lexicon._first_name_memo) <= 2

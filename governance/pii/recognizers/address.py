@@ -50,6 +50,8 @@ class StreetAddressRecognizer(PatternRecognizer):
             0.6,
         ),
     ]
+    # Minimum number of digits in a match: a house number or a postcode.
+    MIN_DIGITS = 1
     CONTEXT = [
         "adresse", "habite", "domicile", "résidant", "résident", "demeurant", "livraison",
         "livré", "colis", "address", "live", "lives",

@@ -36,6 +36,9 @@ class PhoneNumberRecognizer(PatternRecognizer):
             0.5,
         ),
     ]
+    # Minimum number of digits in a match (the international form: 1 + 1 + 5); texts with
+    # fewer digits are not scanned.
+    MIN_DIGITS = 7
     CONTEXT = [
         "tel", "tél", "téléphone", "telephone", "portable", "mobile", "numéro", "numero", "appel",
         "appelez", "rappelez", "appelle", "joignable", "joindre", "contact", "standard", "fixe",
@@ -97,6 +100,8 @@ class FrLicensePlateRecognizer(PatternRecognizer):
             0.3,
         ),
     ]
+    # Minimum number of digits in a match: FNI `1 A 2A`.
+    MIN_DIGITS = 2
     CONTEXT = [
         "immatriculation", "immatriculé", "immatriculée", "immatriculee", "plaque", "véhicule",
         "vehicule", "voiture", "camion", "camionnette", "fourgon", "scooter", "moto",

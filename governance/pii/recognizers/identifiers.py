@@ -33,6 +33,7 @@ class FrNirRecognizer(PatternRecognizer):
             0.3,
         ),
     ]
+    MIN_DIGITS = 14  # 15 characters, one of them a letter in `2A` or `2B`
     CONTEXT = [
         "sécurité sociale", "securite sociale", "sécu", "secu", "nir", "insee", "numéro ss",
         "carte vitale", "vitale", "social security", "assuré",
@@ -61,6 +62,7 @@ class FrSiretRecognizer(PatternRecognizer):
             0.3,
         ),
     ]
+    MIN_DIGITS = 14
     CONTEXT = ["siret", "établissement", "entreprise", "société", "company", "business"]
 
     def __init__(self, supported_language: str = "fr") -> None:
@@ -90,6 +92,7 @@ class FrSirenRecognizer(PatternRecognizer):
             0.2,
         ),
     ]
+    MIN_DIGITS = 9
     CONTEXT = ["siren", "rcs", "entreprise", "société", "company"]
 
     def __init__(self, supported_language: str = "fr") -> None:
@@ -117,6 +120,7 @@ class IbanCodeRecognizer(PatternRecognizer):
             0.3,
         ),
     ]
+    MIN_DIGITS = 2  # the check digits; the account part may be letters
     CONTEXT = ["iban", "rib", "compte", "virement", "bancaire", "account", "bank", "transfer"]
 
     def __init__(self, supported_language: str = "fr") -> None:
@@ -146,6 +150,7 @@ class PaymentCardRecognizer(PatternRecognizer):
         Pattern("CARD_AMEX", r"(?<![\w])3[47]\d{2}[ \u00a0-]\d{6}[ \u00a0-]\d{5}(?![\w])", 0.3),
         Pattern("CARD_COMPACT", r"(?<![\w])[2-6]\d{12,18}(?![\w])", 0.3),
     ]
+    MIN_DIGITS = 13
     CONTEXT = [
         "carte", "cb", "visa", "mastercard", "amex", "bancaire", "paiement", "débité", "prélevé",
         "card", "credit", "debit", "payment", "charged",

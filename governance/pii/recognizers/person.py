@@ -36,6 +36,9 @@ SURNAME_PARTICLES = frozenset(
 
 STOP_WORDS = frozenset(FRENCHSTOP_WORDS) | frozenset(ENGLISHSTOP_WORDS)
 
+# Maximum number of words in each lexicon memo (a few MB).
+MAX_REMEMBERED_WORDS = 50_000
+
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 TITLE_PATTERN = re.compile(
@@ -69,6 +72,8 @@ _WEAK_TRIGGER = re.compile(
 
 
 def _strip_accents(word: str) -> str:
+    if word.isascii():
+        return word
     decomposed = unicodedata.normalize("NFD", word)
     return "".join(character for character in decomposed if not unicodedata.combining(character))
 
@@ -84,6 +89,10 @@ class NameLexicon:
     first_names: frozenset[str]
     common_words: frozenset[str]
     inflected_forms: Container[str] = field(default_factory=frozenset)
+    # Memos of is_first_name and is_common_word by word: the rules test every word of every
+    # text, and the same words come back in every review.
+    _first_name_memo: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _common_word_memo: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(
@@ -112,15 +121,36 @@ class NameLexicon:
 
     def is_first_name(self, word: str) -> bool:
         """Return whether ``word`` is a known first name. A compound (`Marie-Léa`) needs its first part known."""
+        known = self._first_name_memo.get(word)
+        if known is None:
+            known = self._remember(self._first_name_memo, word, self._check_first_name(word))
+        return known
+
+    def is_common_word(self, word: str) -> bool:
+        """Return whether ``word`` is a common word. A compound (`Compte-rendu`, `J'adore`) is common
+        when all its parts are, and one-letter parts (`j'`, `l'`) count as common."""
+        common = self._common_word_memo.get(word)
+        if common is None:
+            common = self._remember(self._common_word_memo, word, self._check_common_word(word))
+        return common
+
+    @staticmethod
+    def _remember(memo: dict[str, bool], word: str, result: bool) -> bool:
+        # The vocabulary of a stream of reviews keeps growing, so the memo is emptied when full
+        # to keep memory flat.
+        if len(memo) >= MAX_REMEMBERED_WORDS:
+            memo.clear()
+        memo[word] = result
+        return result
+
+    def _check_first_name(self, word: str) -> bool:
         folded = word.casefold()
         if self._is_known_name(folded):
             return True
         head = re.split(r"[-'’]", folded, maxsplit=1)[0]
         return head != folded and len(head) > 2 and self._is_known_name(head)
 
-    def is_common_word(self, word: str) -> bool:
-        """Return whether ``word`` is a common word. A compound (`Compte-rendu`, `J'adore`) is common
-        when all its parts are, and one-letter parts (`j'`, `l'`) count as common."""
+    def _check_common_word(self, word: str) -> bool:
         folded = word.casefold()
         if folded in self.common_words or folded in self.inflected_forms:
             return True
