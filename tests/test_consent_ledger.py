@@ -129,4 +129,5 @@ def test_bad_consent_rows_quarantined(store: Store, tmp_path: Path) -> None:
     }
     with store.engine.connect() as conn:
         reasons = set(conn.execute(select(quarantine.c.reason)).scalars())
-    assert "unknown purpose 'marketing_sms'; expected one of review_collection, review_publication, recontact, ambassador_program" in reasons
+    # Stored reasons replace quoted values with '…', because a shifted row can put personal data there.
+    assert "unknown purpose '…'; expected one of review_collection, review_publication, recontact, ambassador_program" in reasons
