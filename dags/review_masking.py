@@ -4,7 +4,8 @@
 Finds personal data in every review text waiting to be masked (new or edited) and stores the
 masked text beside the encrypted original. Pending reviews are split into id-range partitions and
 masked by a mapped task, one task instance per partition, so Celery workers share the load.
-A partition re-run rewrites the same rows.
+A partition re-run rewrites the same rows. `REVIEW_GOV_PARTITION_SIZE` sets the reviews per
+partition, `REVIEW_GOV_MASK_PROCESSES` the processes each task instance masks with.
 
 Runs when the `reviews` asset is updated; updates the `masked_reviews` asset.
 """
