@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from queue import Empty
 import os
 import platform
 import resource
@@ -206,6 +207,11 @@ def _child(name: str, texts: list[str], n_process: int, queue: multiprocessing.Q
     )
 
 
+# NOTE: the "all cores" variant once hung here on an idle machine (worker pool inside a spawned
+# process); the timeout turns such a hang into an error instead of a wait with no end.
+VARIANT_TIMEOUT_SECONDS = 1800
+
+
 def run_variant(name: str, texts: list[str]) -> VariantResult:
     """Run one variant in a fresh process and return its timing and peak memory."""
     _setup, cores = VARIANTS[name]
@@ -214,7 +220,14 @@ def run_variant(name: str, texts: list[str]) -> VariantResult:
     queue = context.Queue()
     process = context.Process(target=_child, args=(name, texts, n_process, queue))
     process.start()
-    result = queue.get()
+    try:
+        result = queue.get(timeout=VARIANT_TIMEOUT_SECONDS)
+    except Empty:
+        process.terminate()
+        raise RuntimeError(
+            f"Benchmark variant {name!r} gave no result within {VARIANT_TIMEOUT_SECONDS} s; "
+            "it was stopped. Run fewer --reviews, or that variant alone with --variant."
+        ) from None
     process.join()
     if process.exitcode != 0:
         raise RuntimeError(f"Benchmark variant {name!r} failed with exit code {process.exitcode}.")
