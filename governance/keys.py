@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, bindparam, select, update
 
 from governance.crypto import KeyWrapper, MasterKeyMismatchError
+from governance.store.database import stored_master_key_ids
 from governance.store.schema import subject_keys
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,10 @@ class RotationResult:
 
 
 def _check_key_ids(engine: Engine, old: KeyWrapper, new: KeyWrapper) -> None:
-    with engine.connect() as conn:
-        stored_ids = set(
-            conn.execute(
-                select(subject_keys.c.master_key_id).where(subject_keys.c.wrapped_key.is_not(None)).distinct()
-            ).scalars()
-        )
-    foreign = stored_ids - {old.key_id, new.key_id}
+    foreign = stored_master_key_ids(engine) - {old.key_id, new.key_id}
     if foreign:
         raise MasterKeyMismatchError(
-            f"The store holds data keys wrapped by master key id(s) {sorted(foreign)}, but "
+            f"The store contains data keys wrapped by master key id(s) {sorted(foreign)}, but "
             f"REVIEW_GOV_MASTER_KEY has id {old.key_id}. Nothing was written. Set REVIEW_GOV_MASTER_KEY "
             "to the master key that wrapped them."
         )

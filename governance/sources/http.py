@@ -48,7 +48,7 @@ class RequestBudgetExhausted(RuntimeError):
 
 
 class MalformedResponse(ValueError):
-    """The platform answered 200 with a body that is not JSON; `body` keeps it for quarantine."""
+    """A 200 response whose body is not JSON; `body` keeps it for quarantine."""
 
     def __init__(self, message: str, body: str, path: str) -> None:
         super().__init__(message)
@@ -164,11 +164,11 @@ class PlatformClient:
             )
         if wait > self.policy.max_wait_s:
             raise PlatformError(
-                f"Source {self.source}: GET {path} answered {failure} and asks to wait {wait:.0f} s, "
+                f"Source {self.source}: GET {path} returned {failure} and asks to wait {wait:.0f} s, "
                 f"more than max_wait_s={self.policy.max_wait_s:.0f}; rerun the task later."
             )
         log.warning(
-            "Source %s: GET %s answered %s; retry %d of %d in %.1f s",
+            "Source %s: GET %s returned %s; retry %d of %d in %.1f s",
             self.source, path, failure, attempt + 1, self.policy.max_retries, wait,
         )
         self.waited_s += wait

@@ -49,6 +49,16 @@ def init_schema(engine: Engine) -> None:
         upgrade(engine)
 
 
+def stored_master_key_ids(engine: Engine) -> set[str]:
+    """Return the ids of the master keys that wrap the data keys not yet destroyed."""
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                select(subject_keys.c.master_key_id).where(subject_keys.c.wrapped_key.is_not(None)).distinct()
+            ).scalars()
+        )
+
+
 class Store:
     """The governance store: an engine plus the per-subject data keys that protect personal fields."""
 
@@ -81,18 +91,10 @@ class Store:
 
     def check_master_key(self) -> None:
         """Raise MasterKeyMismatchError if stored data keys were wrapped by another master key."""
-        with self.engine.connect() as conn:
-            stored_ids = set(
-                conn.execute(
-                    select(subject_keys.c.master_key_id)
-                    .where(subject_keys.c.wrapped_key.is_not(None))
-                    .distinct()
-                ).scalars()
-            )
-        foreign_ids = stored_ids - {self.wrapper.key_id}
+        foreign_ids = stored_master_key_ids(self.engine) - {self.wrapper.key_id}
         if foreign_ids:
             raise MasterKeyMismatchError(
-                f"The store holds data keys wrapped by master key id(s) {sorted(foreign_ids)}, "
+                f"The store contains data keys wrapped by master key id(s) {sorted(foreign_ids)}, "
                 f"but REVIEW_GOV_MASTER_KEY has id {self.wrapper.key_id}. Nothing was written. "
                 "Set the master key that wrapped them, or re-wrap with `review-gov keys rotate`."
             )
