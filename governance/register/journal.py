@@ -4,8 +4,9 @@ Each entry stores counts and ids only, never a personal value. Its hash is SHA-2
 JSON encoding of the entry, previous hash included, so editing or deleting any row breaks every link
 after it. Sequence numbers are a primary key: two concurrent writers that read the same chain head
 cannot both insert the next entry, and the loser retries on the new head, so the chain never forks.
-On SQLite a writer can also get "database is locked", when the busy timeout runs out or when
-another writer made its read snapshot stale. It retries in that case too.
+On SQLite the append opens its transaction with BEGIN IMMEDIATE, so it takes the write lock before
+it reads the head and waits its turn within the busy timeout; a "database is locked" that still
+gets through is retried after a short back-off.
 """
 
 from __future__ import annotations
@@ -152,6 +153,10 @@ def append_entry(engine: Engine, entry: JournalEntry, idempotency_key: str | Non
     for attempt in range(MAX_APPEND_ATTEMPTS):
         try:
             with engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    # Take the write lock before reading the head: a deferred transaction would
+                    # read a snapshot that another writer can make stale before this one inserts.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 existing = conn.execute(
                     select(register_journal.c.seq).where(register_journal.c.idempotency_key == key)
                 ).scalar()
@@ -196,16 +201,21 @@ def append_entry(engine: Engine, entry: JournalEntry, idempotency_key: str | Non
                 return int(row["seq"])
         except IntegrityError:
             # Another writer took this sequence number (or recorded the same key): read the new head.
+            _back_off(attempt)
             continue
         except OperationalError as error:
             if not _is_sqlite_lock_conflict(error):
                 raise
-            # Back off a little so that the writers stop colliding, then read the new head.
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+            _back_off(attempt)
             continue
     raise RuntimeError(
         f"Could not append to the journal after {MAX_APPEND_ATTEMPTS} attempts: too many concurrent writers."
     )
+
+
+def _back_off(attempt: int) -> None:
+    """Sleep a random, growing moment so that colliding writers stop colliding."""
+    time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
 
 
 def _is_sqlite_lock_conflict(error: OperationalError) -> bool:
