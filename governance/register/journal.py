@@ -4,9 +4,9 @@ Each entry stores counts and ids only, never a personal value. Its hash is SHA-2
 JSON encoding of the entry, previous hash included, so editing or deleting any row breaks every link
 after it. Sequence numbers are a primary key: two concurrent writers that read the same chain head
 cannot both insert the next entry, and the loser retries on the new head, so the chain never forks.
-On SQLite the append opens its transaction with BEGIN IMMEDIATE, so it takes the write lock before
-it reads the head and waits its turn within the busy timeout; a "database is locked" that still
-gets through is retried after a short back-off.
+On SQLite the append opens its transaction with BEGIN IMMEDIATE: it takes the write lock before it
+reads the head, and waits its turn within the busy timeout. A "database is locked" that still gets
+through is retried after a short back-off.
 """
 
 from __future__ import annotations
