@@ -2,7 +2,7 @@
 
 import os
 
-from governance.bench.masking import build_texts, iter_texts, proc_status_kb
+from governance.bench.masking import build_texts, iter_texts, proc_status_kb, run_variant
 
 
 def test_texts_cycle_real_reviews():
@@ -20,3 +20,10 @@ def test_iter_texts_matches_list():
 def test_proc_status_reads_own_memory():
     assert proc_status_kb(os.getpid(), "VmRSS") > 10_000
     assert proc_status_kb(-1, "VmRSS") == 0
+
+
+def test_worker_pool_variant_gives_result_and_exits():
+    # The variant process holds a worker pool; it must stop it and exit, not wait for it.
+    result = run_variant("review-governance, all cores", build_texts(64))
+    assert result.texts == 64
+    assert result.seconds > 0

@@ -17,6 +17,7 @@ import platform
 import resource
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from itertools import cycle, islice
 from pathlib import Path
@@ -81,23 +82,23 @@ def _spacy_pipes(texts: list[str], keep: set[str]) -> Callable[[], None]:
     return run
 
 
-def _spacy_with_lemmas(texts: list[str], n_process: int) -> Callable[[], None]:
+def _spacy_with_lemmas(texts: list[str], n_process: int, cleanup: ExitStack) -> Callable[[], None]:
     # What context scoring on lemmas (Presidio's LemmaContextAwareEnhancer) would need: the
     # French lemmatizer reads the part of speech set by the morphologizer and attribute ruler.
     return _spacy_pipes(texts, {"tok2vec", "morphologizer", "attribute_ruler", "lemmatizer", "ner"})
 
 
-def _spacy_tok2vec_ner(texts: list[str], n_process: int) -> Callable[[], None]:
+def _spacy_tok2vec_ner(texts: list[str], n_process: int, cleanup: ExitStack) -> Callable[[], None]:
     return _spacy_pipes(texts, {"tok2vec", "ner"})
 
 
-def _spacy_ner(texts: list[str], n_process: int) -> Callable[[], None]:
+def _spacy_ner(texts: list[str], n_process: int, cleanup: ExitStack) -> Callable[[], None]:
     # In fr_core_news_md the NER has its own embedding layer: the shared tok2vec only feeds the
     # morphologizer and the parser, so NER alone gives the same entities faster.
     return _spacy_pipes(texts, {"ner"})
 
 
-def _stock_presidio(texts: list[str], n_process: int) -> Callable[[], None]:
+def _stock_presidio(texts: list[str], n_process: int, cleanup: ExitStack) -> Callable[[], None]:
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
@@ -116,7 +117,7 @@ def _stock_presidio(texts: list[str], n_process: int) -> Callable[[], None]:
     return lambda: run(texts)
 
 
-def _stock_presidio_batch(texts: list[str], n_process: int) -> Callable[[], None]:
+def _stock_presidio_batch(texts: list[str], n_process: int, cleanup: ExitStack) -> Callable[[], None]:
     from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
@@ -138,11 +139,10 @@ def _stock_presidio_batch(texts: list[str], n_process: int) -> Callable[[], None
     return lambda: run(texts)
 
 
-def _project(texts: list[str], n_process: int) -> Callable[[], None]:
+def _project(texts: list[str], n_process: int, cleanup: ExitStack) -> Callable[[], None]:
     from governance.pii import PiiConfig, PiiEngine
 
-    engine = PiiEngine(PiiConfig(n_process=n_process))
-    engine.load()
+    engine = cleanup.enter_context(PiiEngine(PiiConfig(n_process=n_process)).load())
     # Enough texts for every process to get a slice, so that the workers are warm too.
     engine.mask_batch(texts[: max(WARM_UP_TEXTS, 2 * n_process * engine.config.batch_size)])
 
@@ -152,7 +152,7 @@ def _project(texts: list[str], n_process: int) -> Callable[[], None]:
     return run
 
 
-VARIANTS: dict[str, tuple[Callable[[list[str], int], Callable[[], None]], int | None]] = {
+VARIANTS: dict[str, tuple[Callable[[list[str], int, ExitStack], Callable[[], None]], int | None]] = {
     "spaCy tok2vec+ner, nlp.pipe (ceiling)": (_spacy_tok2vec_ner, 1),
     "spaCy ner alone, nlp.pipe": (_spacy_ner, 1),
     "spaCy with lemmas, nlp.pipe": (_spacy_with_lemmas, 1),
@@ -189,7 +189,14 @@ def _cpu_seconds(pid: int) -> float:
 
 def _child(name: str, texts: list[str], n_process: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     setup, _cores = VARIANTS[name]
-    run = setup(texts, n_process)
+    with ExitStack() as cleanup:
+        result = _measure(name, texts, setup(texts, n_process, cleanup))
+    # The engine's worker pool is stopped before the result goes out: a pool left to the
+    # interpreter's exit handlers can leave this process waiting for its worker forever.
+    queue.put(result)
+
+
+def _measure(name: str, texts: list[str], run: Callable[[], None]) -> VariantResult:
     workers = _worker_pids()
     load_before = os.getloadavg()[0]
     cpu_before = time.process_time() + sum(map(_cpu_seconds, workers))
@@ -199,17 +206,16 @@ def _child(name: str, texts: list[str], n_process: int, queue: multiprocessing.Q
     cpu_seconds = time.process_time() + sum(map(_cpu_seconds, workers)) - cpu_before
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_kb += sum(proc_status_kb(pid, "VmHWM") for pid in workers)
-    queue.put(
-        VariantResult(
-            name, len(texts), seconds, round(cpu_seconds, 2), peak_kb / 1024,
-            round(load_before, 2), round(os.getloadavg()[0], 2),
-        )
+    return VariantResult(
+        name, len(texts), seconds, round(cpu_seconds, 2), peak_kb / 1024,
+        round(load_before, 2), round(os.getloadavg()[0], 2),
     )
 
 
-# NOTE: the "all cores" variant once hung here on an idle machine (worker pool inside a spawned
-# process); the timeout turns such a hang into an error instead of a wait with no end.
+# A variant that gives no result in this time is stopped and reported as an error.
 VARIANT_TIMEOUT_SECONDS = 1800
+# Once its result is out, a variant only has to stop its processes.
+EXIT_TIMEOUT_SECONDS = 120
 
 
 def run_variant(name: str, texts: list[str]) -> VariantResult:
@@ -228,7 +234,13 @@ def run_variant(name: str, texts: list[str]) -> VariantResult:
             f"Benchmark variant {name!r} gave no result within {VARIANT_TIMEOUT_SECONDS} s; "
             "it was stopped. Run fewer --reviews, or that variant alone with --variant."
         ) from None
-    process.join()
+    process.join(timeout=EXIT_TIMEOUT_SECONDS)
+    if process.is_alive():
+        process.terminate()
+        raise RuntimeError(
+            f"Benchmark variant {name!r} gave its result but did not exit within "
+            f"{EXIT_TIMEOUT_SECONDS} s; it was stopped."
+        )
     if process.exitcode != 0:
         raise RuntimeError(f"Benchmark variant {name!r} failed with exit code {process.exitcode}.")
     return result

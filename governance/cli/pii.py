@@ -40,11 +40,9 @@ def detect(
     from governance.pii import PiiConfig, PiiEngine
 
     config = PiiConfig.from_env(operator=operator, batch_size=batch_size, score_threshold=threshold)
-    engine = PiiEngine(config).load()
-
     records = _read_input(input_path)
     count = 0
-    with output_path.open("w", encoding="utf-8") as sink:
+    with PiiEngine(config).load() as engine, output_path.open("w", encoding="utf-8") as sink:
         for start in range(0, len(records), batch_size * 16):
             batch = records[start : start + batch_size * 16]
             results = engine.mask_batch(
@@ -105,9 +103,9 @@ def evaluate(
 
     records = read_labelled(dataset)
     config = PiiConfig(score_threshold=threshold)
-    engine = PiiEngine(config).load()
     languages = [record.language if gold_language else None for record in records]
-    results = engine.mask_batch([record.text for record in records], languages)
+    with PiiEngine(config).load() as engine:
+        results = engine.mask_batch([record.text for record in records], languages)
     reports = [
         score(
             "this project",

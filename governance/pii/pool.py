@@ -59,7 +59,11 @@ def _detect_in_worker(
 
 
 class DetectionPool:
-    """``workers`` processes, each with its own loaded engine built from ``config``."""
+    """``workers`` processes, each with its own loaded engine built from ``config``.
+
+    Call :meth:`close` when done. In a process started by ``multiprocessing``, an open pool keeps
+    that process from exiting: its exit handler waits for the workers, which wait for work.
+    """
 
     def __init__(self, config: PiiConfig, workers: int) -> None:
         if workers < 1:
