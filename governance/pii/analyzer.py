@@ -15,7 +15,11 @@ from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH_STOP_WORDS
 
 from governance.pii.config import SUPPORTED_LANGUAGES, PiiConfig
 from governance.pii.recognizers.address import StreetAddressRecognizer
-from governance.pii.recognizers.contact import FrLicensePlateRecognizer, PhoneNumberRecognizer
+from governance.pii.recognizers.contact import (
+    FrLicensePlateRecognizer,
+    ObfuscatedEmailRecognizer,
+    PhoneNumberRecognizer,
+)
 from governance.pii.recognizers.identifiers import (
     FrNirRecognizer,
     FrSirenRecognizer,
@@ -58,7 +62,7 @@ def read_name_lexicon(nlp: spacy.Language) -> NameLexicon:
     """Build the name lexicon, taking common words from the pipeline's stop words and lemmatizer.
 
     The French pipelines ship lemmatizer tables: adjective, adverb and verb lemmas, inflection
-    exceptions, and a table of inflected forms. Their noun list also contains many proper nouns
+    exceptions with their lemmas, and a table of inflected forms. Their noun list also contains many proper nouns
     (``julie``, ``hogan``), so a noun counts as common only when its plural is a known form.
     A pipeline without these tables gives only its stop words. English stop words are always
     added, because English reviews go through the same pipeline.
@@ -81,8 +85,11 @@ def read_name_lexicon(nlp: spacy.Language) -> NameLexicon:
             else:
                 words.update(lemmas)
     if lookups is not None and lookups.has_table("lemma_exc"):
-        for exceptions in lookups.get_table("lemma_exc").values():
+        for part_of_speech, exceptions in lookups.get_table("lemma_exc").items():
             words.update(form.casefold() for form in exceptions)
+            if nlp.vocab.strings[part_of_speech] != "noun":
+                # The lemmas of irregular verbs (`faire`, `recevoir`, `mettre`) are only here.
+                words.update(lemma.casefold() for lemmas in exceptions.values() for lemma in lemmas)
     return NameLexicon.load(frozenset(words), inflected_forms)
 
 
@@ -107,6 +114,7 @@ def build_recognizers(language: str, lexicon: NameLexicon | None = None) -> list
     """Return the recognizers of this project for one language, each a Presidio recognizer."""
     return [
         EmailRecognizer(supported_language=language),
+        ObfuscatedEmailRecognizer(supported_language=language),
         PhoneNumberRecognizer(supported_language=language),
         IbanCodeRecognizer(supported_language=language),
         PaymentCardRecognizer(supported_language=language),

@@ -29,6 +29,7 @@ from governance.pii.conflicts import expand_to_word_boundaries, resolve_overlaps
 from governance.pii.operators import Replacer, apply_operator, make_encryptor, make_pseudonymizer, tag
 from governance.pii.pool import DetectionPool
 from governance.pii.recognizers.person import (
+    IMPERATIVE_PRONOUN,
     STOP_WORDS,
     SURNAME_PARTICLES,
     TITLE_PATTERN,
@@ -53,9 +54,8 @@ NER_PERSON_SCORE = 0.85
 
 _NAME_CHARACTERS = re.compile(r"[^\W\d_]+(?:[ \u00a0'’.-]+[^\W\d_]*)*\.?")
 _NAME_WORD = re.compile(r"[^\W\d_]+")
+_SPACED_WORD = re.compile(r"[^\s]+")
 _CAMEL_CASE = re.compile(r"[a-zà-ÿ][A-ZÀ-Ý]")
-# `Remboursez-moi`, `Écrivez-nous`: a capitalised imperative, not a name.
-_IMPERATIVE_PRONOUN = re.compile(r"-(?:moi|toi|nous|vous|le|la|les|lui|leur|en|y)\b", re.IGNORECASE)
 
 _LINGUA_LANGUAGES = {Language.FRENCH: "fr", Language.ENGLISH: "en"}
 
@@ -283,6 +283,7 @@ class PiiEngine:
                 if entity.label_ not in SPACY_PERSON_LABELS:
                     continue
                 start, end = _strip_non_word(text, entity.start_char, entity.end_char)
+                end = _trim_name_tail(text, start, end)
                 title = TITLE_PATTERN.match(text, start, end)
                 if title is not None:
                     # `M. Dupont`: the title stays readable, like in the rule-based spans.
@@ -315,7 +316,7 @@ class PiiEngine:
         value = text[start:end]
         if not _NAME_CHARACTERS.fullmatch(value):
             return False
-        if _IMPERATIVE_PRONOUN.match(text, end):
+        if IMPERATIVE_PRONOUN.match(text, end):
             return False
         words = _NAME_WORD.findall(value)
         if not words:
@@ -424,6 +425,24 @@ def _has_context(text: str, result, context: re.Pattern[str]) -> bool:
 def _starts_sentence(text: str, start: int) -> bool:
     before = text[:start].rstrip(" \t\u00a0\"'«(")
     return not before or before[-1] in ".!?\n…:"
+
+
+def _trim_name_tail(text: str, start: int, end: int) -> int:
+    """Return the end of a spaCy PER span without its trailing stop words and verbs.
+
+    The model runs a name into the next sentence when no full stop separates them: `Aimé Merci`,
+    `Rose Bonnet Écrivez` (from `Écrivez-moi`).
+    """
+    while True:
+        words = list(_SPACED_WORD.finditer(text, start, end))
+        if len(words) < 2:
+            return end
+        last = words[-1]
+        folded = last.group().casefold()
+        imperative = IMPERATIVE_PRONOUN.match(text, last.end()) is not None
+        if not imperative and (folded not in STOP_WORDS or folded in SURNAME_PARTICLES):
+            return end
+        end = _strip_non_word(text, start, words[-2].end())[1]
 
 
 def _strip_non_word(text: str, start: int, end: int) -> tuple[int, int]:

@@ -99,6 +99,38 @@ def test_iban_groups_of_four(engine):
     assert _types(detections) == ["IBAN_CODE"]
 
 
+def test_iban_lower_case(engine):
+    iban = "fr76 3000 6000 0112 3456 7890 189"
+    text = f"Mon rib : {iban}"
+    assert masked_values(text, engine.detect(text, "fr")) == [iban]
+
+
+def test_iban_lower_case_bad_checksum_readable(engine):
+    assert engine.detect("Ref fr76 3000 6000 0112 3456 7890 188", "fr") == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "jean.dupont [at] gmail [dot] com",
+        "jean.dupont(at)free.fr",
+        "jean.dupont{@}orange.fr",
+        "marie arobase orange point fr",
+        "marie.curie arobase laposte.net",
+        "john at example dot com",
+    ],
+)
+def test_obfuscated_email_forms(engine, email):
+    text = f"Écrivez-moi à {email} merci"
+    detections = engine.detect(text, "fr")
+    assert masked_values(text, detections) == [email]
+    assert _types(detections) == ["EMAIL_ADDRESS"]
+
+
+def test_spelled_at_with_real_dot_readable(engine):
+    assert engine.detect("We met at booking.com last year.", "en") == []
+
+
 @pytest.mark.parametrize("card", ["4970 1012 3456 7893", "2223000048400011", "5555-5555-5555-4444"])
 def test_card_luhn_valid_forms(engine, card):
     text = f"J'ai été débité deux fois sur la carte {card} !"
@@ -140,6 +172,15 @@ def test_address_saint_town(engine):
     assert masked_values(text, engine.detect(text, "fr")) == [address]
 
 
+def test_address_lower_case_with_context(engine):
+    text = "J'habite 3 rue des lilas depuis dix ans."
+    assert masked_values(text, engine.detect(text, "fr")) == ["3 rue des lilas"]
+
+
+def test_address_lower_case_without_context_readable(engine):
+    assert engine.detect("On a réservé 2 places de parking.", "fr") == []
+
+
 def test_policy_town_brand_price_date_readable(engine):
     text = "Livré à Lyon le 12 mars, box HelloFresh à 59,90 € pour 4 personnes, en France."
     assert engine.detect(text, "fr") == []
@@ -155,8 +196,14 @@ def test_policy_town_brand_price_date_readable(engine):
         ("Un grand merci à Julie pour sa patience.", "Julie"),
         ("Tout était parfait.\nCordialement, Marcel L.", "Marcel L."),
         ("Our server Rebecca was great.", "Rebecca"),
+        ("Our server Stacey was great.", "Stacey"),
+        ("Colis perdu, remboursez-moi.\nRose Bonnet Écrivez-moi vite.", "Rose Bonnet"),
+        ("Bonne box.\nAimé Merci encore à tous.", "Aimé"),
     ],
-    ids=["title", "title-lower", "upper-surname-first", "surname-comma", "thanks", "signature", "english-role"],
+    ids=[
+        "title", "title-lower", "upper-surname-first", "surname-comma", "thanks", "signature",
+        "english-role", "english-census-name", "capitalised-common-surname", "name-then-new-sentence",
+    ],
 )
 def test_name_forms(engine, text, name):
     detections = engine.detect(text, None)
@@ -167,6 +214,14 @@ def test_name_forms(engine, text, name):
 def test_name_common_word_first_name_needs_surname(engine):
     detections = engine.detect("La sauce claire était bonne.", "fr")
     assert detections == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["J'ai beaucoup aimé recevoir les recettes.", "Ben c'est pas top.", "Livré le 1er mai sans souci.", "J'aime faire la cuisine."],
+)
+def test_common_words_near_names_readable(engine, text):
+    assert engine.detect(text, "fr") == []
 
 
 # The shortest text each pattern of a recognizer accepts, so that the prefilter of each
@@ -183,6 +238,7 @@ SHORTEST_MATCHES = [
     "123 456 789",  # SIREN
     "123 456 789 01234",  # SIRET
     "a@b.fr",
+    "a [at] b [dot] fr",
 ]
 
 

@@ -2,7 +2,7 @@
 
 A street address identifies a household, so it is personal data. A town, a region or a country
 alone is not, and stays readable: the recognizer needs a street type (``rue``, ``avenue``, …)
-and either a house number or a postcode.
+and either a house number or a postcode. A street name in lower case also needs a context word.
 """
 
 import regex
@@ -48,6 +48,16 @@ class StreetAddressRecognizer(PatternRecognizer):
             rf"(?<![\w]){_NUMBER},?[ ]{{1,2}}{_STREET_TYPE}[ ]{{1,2}}(?:(?i:de|du|des|de la|de l'|d'|la|le|les)[ ])?"
             r"[A-ZÀ-Ý][\w'’\-]*(?:[ ](?:de|du|des|la|le|les|d'|l'|[A-ZÀ-Ý][\w'’\-]*)){0,4}",
             0.6,
+        ),
+        # `3 rue des lilas`: a lower-case street name has no capital to end it, so it takes at
+        # most three words and needs a context word (`habite`, `livraison`…) to pass the threshold.
+        Pattern(
+            "ADDRESS_STREET_LOWER",
+            rf"(?<![\w]){_NUMBER},?[ ]{{1,2}}{_STREET_TYPE}[ ]{{1,2}}"
+            r"(?:(?:de|du|des|de la|de l'|d'|la|le|les)[ ])?(?!(?:et|ou|à|a|pour|mais|avec|en)\b)"
+            r"[a-zà-ÿ][\w'’\-]+(?:[ ](?!(?:et|ou|à|a|pour|mais|avec|en|depuis|dans|sur|qui|que)\b)"
+            r"[a-zà-ÿ][\w'’\-]+){0,2}",
+            0.3,
         ),
     ]
     # Minimum number of digits in a match: a house number or a postcode.

@@ -1,4 +1,4 @@
-"""Recognizers for phone numbers and French licence plates."""
+"""Recognizers for phone numbers, obfuscated email addresses and French licence plates."""
 
 import phonenumbers
 import regex
@@ -72,6 +72,57 @@ def _is_possible(number: str, region: str | None) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return phonenumbers.is_possible_number(parsed)
+
+
+# `@` and `.` as people write them to dodge address harvesters: `[at]`, `(at)`, `{@}`, `[dot]`.
+_BRACKETED_AT = r"[ ]?[\[({][ ]?(?:at|@|arobase)[ ]?[\])}][ ]?"
+_BRACKETED_DOT = r"[ ]?[\[({][ ]?(?:dot|point|\.)[ ]?[\])}][ ]?"
+_SPELLED_DOT = r"[ ](?:dot|point)[ ]"
+_LOCAL_PART = r"(?<![\w.+-])[\w+-]+(?:\.[\w+-]+)*"
+_DOMAIN_LABEL = r"[\w-]+"
+_TOP_LEVEL_DOMAIN = r"[a-z]{2,24}(?![\w])"
+
+
+class ObfuscatedEmailRecognizer(PatternRecognizer):
+    """Email addresses written to dodge robots, tagged ``EMAIL_ADDRESS``.
+
+    `jean.dupont [at] gmail [dot] com`, `jean(at)free.fr`, `jean arobase orange point fr` and
+    `jean at gmail dot com`. A bare ` at ` counts only with a spelled-out dot, so that
+    `we met at booking.com` stays readable.
+    """
+
+    PATTERNS = [
+        Pattern(
+            "BRACKETED_AT",
+            rf"{_LOCAL_PART}{_BRACKETED_AT}{_DOMAIN_LABEL}"
+            rf"(?:(?:{_BRACKETED_DOT}|{_SPELLED_DOT}|\.){_DOMAIN_LABEL})*?"
+            rf"(?:{_BRACKETED_DOT}|{_SPELLED_DOT}|\.){_TOP_LEVEL_DOMAIN}",
+            0.7,
+        ),
+        Pattern(
+            "SPELLED_AT",
+            rf"{_LOCAL_PART}[ ](?:arobase|at)[ ]{_DOMAIN_LABEL}"
+            rf"(?:(?:{_BRACKETED_DOT}|{_SPELLED_DOT}){_DOMAIN_LABEL})*?"
+            rf"(?:{_BRACKETED_DOT}|{_SPELLED_DOT}){_TOP_LEVEL_DOMAIN}",
+            0.6,
+        ),
+        Pattern(
+            "AROBASE",
+            rf"{_LOCAL_PART}[ ]arobase[ ]{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*?\.{_TOP_LEVEL_DOMAIN}",
+            0.6,
+        ),
+    ]
+    CONTEXT = ["mail", "email", "e-mail", "courriel", "adresse", "écrivez", "contact", "write"]
+
+    def __init__(self, supported_language: str = "fr") -> None:
+        super().__init__(
+            supported_entity="EMAIL_ADDRESS",
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            supported_language=supported_language,
+            name=f"ObfuscatedEmailRecognizer_{supported_language}",
+            global_regex_flags=regex.MULTILINE | regex.DOTALL | regex.IGNORECASE,
+        )
 
 
 # Letters used on French SIV plates. The official series skips I, O and U, but plates written

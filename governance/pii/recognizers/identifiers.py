@@ -110,12 +110,16 @@ class FrSirenRecognizer(PatternRecognizer):
 
 
 class IbanCodeRecognizer(PatternRecognizer):
-    """IBAN of any country, compact or in groups of four, checked with ISO 13616 mod 97."""
+    """IBAN of any country, compact or in groups of four, checked with ISO 13616 mod 97.
+
+    Letters may be in lower case (`fr76 3000 …`), as people type them. The checksum and the
+    country's length decide.
+    """
 
     PATTERNS = [
         Pattern(
             "IBAN",
-            r"(?<![\w])[A-Z]{2}\d{2}(?:[ \u00a0-]?[A-Z0-9]{4}){2,7}(?:[ \u00a0-]?[A-Z0-9]{1,3})?"
+            r"(?<![\w])(?i:[A-Z]{2}\d{2}(?:[ \u00a0-]?[A-Z0-9]{4}){2,7}(?:[ \u00a0-]?[A-Z0-9]{1,3})?)"
             r"(?![\w])",
             0.3,
         ),

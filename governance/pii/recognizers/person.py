@@ -8,7 +8,7 @@ three rules:
 * a title (``M.``, ``Mme``, ``Dr``, ``Mrs``…) followed by one to three name words, in any case;
 * a trigger (``merci à``, ``la conseillère``, ``Cordialement,``, ``--``, ``thanks to``,
   ``our server``…) followed by capitalised name words, or by a known first name in any case;
-* a known first name (from ``data/first_names.txt``) next to a word that looks like a surname,
+* a known first name (from the lists in ``data/``) next to a word that looks like a surname,
   in any case and in either order;
 * two or three capitalised name words alone at the start of a line, as in a signature.
 
@@ -36,10 +36,16 @@ SURNAME_PARTICLES = frozenset(
 
 STOP_WORDS = frozenset(FRENCHSTOP_WORDS) | frozenset(ENGLISHSTOP_WORDS)
 
+# Bundled first-name lists in `governance/pii/data`: French names written for this project, and
+# frequent names of the United States census.
+FIRST_NAME_FILES = ("first_names.txt", "first_names_us_census.txt")
+
 # Maximum number of words in each lexicon memo (a few MB).
 MAX_REMEMBERED_WORDS = 50_000
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+# `Écrivez-moi`, `Remboursez-nous`: the pronoun after an imperative verb, which never ends a name.
+IMPERATIVE_PRONOUN = re.compile(r"-(?:moi|toi|nous|vous|le|la|les|lui|leur|en|y)\b", re.IGNORECASE)
 
 TITLE_PATTERN = re.compile(
     r"(?<![\w.])(?:M\.|MM\.|Mr\.?|Mrs\.?|Ms\.?|Mme\.?|Mmes|Mlle\.?|Mlles|Dr\.?|Pr\.?|Me|"
@@ -100,13 +106,13 @@ class NameLexicon:
         common_words: frozenset[str] = frozenset(),
         inflected_forms: Container[str] = frozenset(),
     ) -> "NameLexicon":
-        """Read the bundled first-name list; the common words usually come from the spaCy pipeline."""
-        text = resources.files("governance.pii.data").joinpath("first_names.txt").read_text("utf-8")
-        names = {
-            line.strip().casefold()
-            for line in text.splitlines()
-            if line.strip() and not line.startswith("#")
-        }
+        """Read the bundled first-name lists; the common words usually come from the spaCy pipeline."""
+        names = set()
+        for file_name in FIRST_NAME_FILES:
+            text = resources.files("governance.pii.data").joinpath(file_name).read_text("utf-8")
+            names.update(
+                line.strip().casefold() for line in text.splitlines() if line.strip() and not line.startswith("#")
+            )
         return cls(frozenset(names), frozenset(common_words), inflected_forms)
 
     @cached_property
@@ -114,10 +120,15 @@ class NameLexicon:
         return frozenset(_strip_accents(name) for name in self.first_names)
 
     def _is_known_name(self, folded: str) -> bool:
-        # `Helene` typed without accents matches `Hélène`, but `mariné` does not match `Marine`.
+        # `Helene` typed without accents matches `Hélène`, but `mariné` does not match `Marine`,
+        # and `aime` (a common word) does not match `Aimé`.
         if folded in self.first_names:
             return True
-        return folded == _strip_accents(folded) and folded in self._unaccented_first_names
+        return (
+            folded == _strip_accents(folded)
+            and folded in self._unaccented_first_names
+            and not self.is_common_word(folded)
+        )
 
     def is_first_name(self, word: str) -> bool:
         """Return whether ``word`` is a known first name. A compound (`Marie-Léa`) needs its first part known."""
@@ -333,12 +344,26 @@ class PersonRuleRecognizer(EntityRecognizer):
             if last == index and ends_text and not self.lexicon.is_common_word(token.text):
                 # A single name word on the last line: `\nPénélope` signing the review.
                 spans.append((token.start, self._with_initial(text, token.end), self.LINE_START_SCORE))
+            elif last == index and self.lexicon.is_first_name(token.text) and self._opens_sentence(text, tokens, index + 1):
+                # `\nAimé Merci à tous`: a first name, then a new sentence with no full stop
+                # between them, is a name on its own even when it is also a common word.
+                spans.append((token.start, token.end, self.LINE_START_SCORE))
             elif last > index and self._is_name_word(token) and not token.is_particle:
                 if any(not self.lexicon.is_common_word(word.text) for word in words):
                     spans.append((token.start, self._with_initial(text, tokens[last].end), self.LINE_START_SCORE))
         return spans
 
     # -- word tests ----------------------------------------------------------------------
+
+    def _opens_sentence(self, text: str, tokens: list[_Token], index: int) -> bool:
+        """Return whether ``tokens[index]`` is a capitalised function or common word right after
+        the previous token, so that it starts a sentence rather than continues a name."""
+        if index >= len(tokens) or not self._joined(text, tokens[index - 1], tokens[index]):
+            return False
+        token = tokens[index]
+        if not token.is_capitalised or token.is_particle or self.lexicon.is_first_name(token.text):
+            return False
+        return self._is_stop_word(token) or self.lexicon.is_common_word(token.text)
 
     def _is_name_word(self, token: _Token) -> bool:
         """Return whether ``token`` may be part of a name: a known first name, or a word that is
@@ -350,9 +375,10 @@ class PersonRuleRecognizer(EntityRecognizer):
     def _is_surname(self, token: _Token, first_name: _Token, before: bool = False) -> bool:
         """Return whether ``token`` next to ``first_name`` reads as its surname.
 
-        Capitals mark a surname even when it is also a common word (`JEUNESSE Benjamin`). A
-        lower-case or capitalised word must not be a common word, unless the first name itself
-        is unambiguous and the word follows it (`odile baron`, `Yvonne gille`).
+        Capitals mark a surname even when it is also a common word (`JEUNESSE Benjamin`), and so
+        does a capitalised word after a capitalised first name (`Lorraine Bonnet`). Otherwise the
+        word must not be a common word, unless the first name itself is unambiguous and the word
+        follows it (`odile baron`, `Yvonne gille`).
         """
         if len(token.text) < 2 or token.is_particle:
             return False
@@ -364,6 +390,10 @@ class PersonRuleRecognizer(EntityRecognizer):
             # `server Rebecca`: a lower-case word before a capitalised first name is rarely
             # its surname, and English words are missing from the common-word list.
             return False
+        if not before and token.is_capitalised and not first_name.is_lower:
+            # `Lorraine Bonnet`: a capital inside a sentence marks a proper noun, so the word after
+            # a first name is its surname even when it is also a common word.
+            return True
         common = self.lexicon.is_common_word(token.text) and not self.lexicon.is_first_name(token.text)
         if not common:
             return True
@@ -407,7 +437,7 @@ class PersonRuleRecognizer(EntityRecognizer):
             else:
                 # `Le patient LASVEAUX maeron`: a lower-case word that is not a common word.
                 accepted = not strict and self._is_name_word(token)
-            if not accepted or self._is_stop_word(token):
+            if not accepted or self._is_stop_word(token) or IMPERATIVE_PRONOUN.search(token.text):
                 break
             last = next_index
         return last
