@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lingua import Language, LanguageDetectorBuilder
 from presidio_analyzer import EntityRecognizer, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
@@ -26,6 +25,7 @@ from governance.pii.analyzer import (
 )
 from governance.pii.config import SUPPORTED_LANGUAGES, Operator, PiiConfig
 from governance.pii.conflicts import expand_to_word_boundaries, resolve_overlaps
+from governance.pii.language import LanguageDetector
 from governance.pii.operators import Replacer, apply_operator, make_encryptor, make_pseudonymizer, tag
 from governance.pii.pool import DetectionPool
 from governance.pii.recognizers.person import (
@@ -39,8 +39,6 @@ from governance.pii.text_view import make_view, split_into_chunks
 from governance.pii.types import Detection, MaskResult
 
 logger = logging.getLogger(__name__)
-
-FALLBACK_LANGUAGE = "fr"
 
 # Context words are searched this many characters before and after a candidate.
 CONTEXT_CHARS_BEFORE = 50
@@ -57,8 +55,6 @@ _NAME_WORD = re.compile(r"[^\W\d_]+")
 _SPACED_WORD = re.compile(r"[^\s]+")
 _CAMEL_CASE = re.compile(r"[a-zà-ÿ][A-ZÀ-Ý]")
 
-_LINGUA_LANGUAGES = {Language.FRENCH: "fr", Language.ENGLISH: "en"}
-
 # `\d` as the recognizers' patterns read it: any Unicode decimal digit.
 _DIGIT = re.compile(r"\d")
 
@@ -73,11 +69,14 @@ class _Prefilter:
 
     min_digits: int = 0
     required_character: str | None = None
+    hint: re.Pattern[str] | None = None
 
     def may_match(self, text: str, digit_count: int) -> bool:
         if digit_count < self.min_digits:
             return False
-        return self.required_character is None or self.required_character in text
+        if self.required_character is not None and self.required_character not in text:
+            return False
+        return self.hint is None or self.hint.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +153,7 @@ class PiiEngine:
                 self._context_patterns[recognizer.name] = _compile_context(recognizer)
                 self._prefilters[recognizer.name] = _prefilter_of(recognizer)
 
-        self._language_detector = LanguageDetectorBuilder.from_languages(
-            *_LINGUA_LANGUAGES
-        ).build()
+        self._language_detector = LanguageDetector()
         if self._pool is not None:
             try:
                 self._pool.wait_until_started()
@@ -192,8 +189,7 @@ class PiiEngine:
     def detect_language(self, text: str) -> str:
         """Return ``"fr"`` or ``"en"``. A text whose language is unclear is taken as French."""
         self._require_loaded()
-        language = self._language_detector.detect_language_of(text)
-        return _LINGUA_LANGUAGES.get(language, FALLBACK_LANGUAGE)
+        return self._language_detector.detect(text)
 
     @staticmethod
     def _check_languages(
@@ -401,11 +397,12 @@ def _prefilter_of(recognizer: EntityRecognizer) -> _Prefilter:
     """Return the cheap condition a text must meet for ``recognizer`` to find anything in it.
 
     Presidio's email pattern needs a literal `@`. This project's number recognizers declare the
-    fewest digits a match holds in ``MIN_DIGITS``. Other recognizers always run.
+    fewest digits a match holds in ``MIN_DIGITS``, and a recognizer may declare in ``HINT`` a
+    pattern that every match contains. Other recognizers always run.
     """
     if isinstance(recognizer, EmailRecognizer):
         return _Prefilter(required_character="@")
-    return _Prefilter(min_digits=getattr(recognizer, "MIN_DIGITS", 0))
+    return _Prefilter(min_digits=getattr(recognizer, "MIN_DIGITS", 0), hint=getattr(recognizer, "HINT", None))
 
 
 def _compile_context(recognizer: EntityRecognizer) -> re.Pattern[str] | None:

@@ -113,6 +113,11 @@ class ObfuscatedEmailRecognizer(PatternRecognizer):
         ),
     ]
     CONTEXT = ["mail", "email", "e-mail", "courriel", "adresse", "écrivez", "contact", "write"]
+    # Found in every match: the engine skips the patterns on a text without it.
+    HINT = regex.compile(
+        rf"{_BRACKETED_AT}|[ ]arobase[ ]|[ ]at[ ][\w-]+(?:{_BRACKETED_DOT}|{_SPELLED_DOT})",
+        regex.IGNORECASE,
+    )
 
     def __init__(self, supported_language: str = "fr") -> None:
         super().__init__(

@@ -24,6 +24,7 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
+from typing import NamedTuple
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS as ENGLISHSTOP_WORDS
@@ -172,8 +173,9 @@ class NameLexicon:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
+    """A word of the text with its offsets; a named tuple because every word of every text gets one."""
+
     start: int
     end: int
     text: str
