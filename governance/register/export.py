@@ -8,7 +8,6 @@ only, so no export can contain a personal value.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections import Counter, defaultdict
@@ -21,6 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
+from governance.csv_export import csv_format
 from governance.register import i18n
 from governance.register.activities import Activity, ProcessingRegister, retention_for
 from governance.register.journal import read_entries, verify_chain
@@ -310,15 +310,6 @@ def write_json(data: dict[str, Any], output: Path) -> list[Path]:
     return [output]
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
-    # utf-8-sig so that spreadsheet software opens the accented labels correctly.
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -326,13 +317,17 @@ def _cell(value: Any) -> Any:
 
 
 def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
-    """Write four CSV files into the folder `output`: activities, summary, monthly and journal."""
+    """Write four CSV files into the folder `output`: activities, summary, monthly and journal.
+
+    The delimiter, encoding and decimal separator follow the export's language (`csv_format`).
+    """
     language = data["language"]
+    write_table = csv_format(language).write
     output.mkdir(parents=True, exist_ok=True)
     activities = data["activities"]
     keys = [field["key"] for field in activities[0]["fields"]] if activities else []
     written = [
-        _write_csv(
+        write_table(
             output / "activities.csv",
             [i18n.label(key, language) for key in keys],
             [[field["value"] for field in activity["fields"]] for activity in activities],
@@ -340,13 +335,13 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
     ]
     summary_keys = ["activity", "runs", "entries", "failures", "records_processed", "records_written",
                     "records_deleted", "deletions", "entities_masked", "consents_checked", "extracts"]
-    written.append(_write_csv(
+    written.append(write_table(
         output / "summary.csv",
         [i18n.label(key, language) for key in summary_keys],
         [[row["name"] if key == "activity" else _cell(row[key]) for key in summary_keys] for row in data["summary"]],
     ))
     monthly_keys = ["month", "records_processed", "records_deleted"]
-    written.append(_write_csv(
+    written.append(write_table(
         output / "monthly.csv",
         [i18n.label(key, language) for key in monthly_keys],
         [[row[key] for key in monthly_keys] for row in data["monthly"]],
@@ -355,7 +350,7 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
                     "map_index", "try_number", "status", "error_type", "started_at", "ended_at", "records_in",
                     "records_out", "entities_masked", "consents_checked", "deletions", "extracts",
                     "code_version", "entry_hash"]
-    written.append(_write_csv(
+    written.append(write_table(
         output / "journal.csv",
         [i18n.label(key, language) for key in journal_keys],
         [[_cell(entry[key]) for key in journal_keys] for entry in data["journal"]],
