@@ -163,9 +163,12 @@ def test_access_export_only_subject(loaded: Store, settings_env: Path) -> None:
     assert export["client"]["nom"] == row["last_name"]
     assert len(export["avis"]) == len(_review_ids(loaded, target))
     assert all(review["texte"] for review in export["avis"])
-    assert export["consentements"]["état_par_finalité"]["review_publication"] == "actif"
+    assert export["consentements"]["état_par_finalité"]["Publication des avis"] == "actif"
+    assert export["consentements"]["état_par_finalité_code"]["review_publication"] == "active"
+    assert export["demande"]["type_demande"] == "accès"
+    assert export["demande"]["type_demande_code"] == "access"
     assert sum(len(item["lignes"]) for item in export["extractions"]) == 2 + 1 + len(_review_ids(loaded, target))
-    assert {"catégorie", "durée"} <= set(export["durées_de_conservation"][0])
+    assert {"catégorie", "durée", "durée_code"} <= set(export["durées_de_conservation"][0])
     assert set(re.findall(r"C\d{6}", content)) == {target}
     others = [other_row for other_row in crm_rows()[:CUSTOMERS] if other_row["customer_id"] != target]
     assert not any(other_row["email"] in content for other_row in others)
