@@ -26,7 +26,7 @@ class CsvFormat:
     decimal_separator: str
 
     def cell(self, value: Any) -> Any:
-        """Return `value` as the file writes it: None as an empty cell, decimal numbers with `decimal_separator`."""
+        """Return `value` as the file writes it: None empty, and decimals with `decimal_separator`."""
         if value is None:
             return ""
         if isinstance(value, float | Decimal):
