@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from governance.config import Settings
+from governance.register.i18n import format_period, value_label
 from governance.register.journal import ExtractRecord
 from governance.runtime import RunContext, open_store
+
+if TYPE_CHECKING:
+    from governance.retention.engine import PolicyPlan
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +158,19 @@ def _retention_inputs(ctx: RunContext, settings: Settings | None):  # type: igno
     return settings, open_store(settings), load_retention_policies()
 
 
+def _labelled_plan(plan: PolicyPlan, language: str) -> dict[str, Any]:
+    """Return a policy's plan with its codes as they are and, in `*_label` keys, their labels."""
+    policy = plan.policy
+    return {
+        **plan.as_dict(),
+        "label": policy.display_name(language),
+        "category_label": value_label("retention_categories", policy.category.value, language),
+        "period_label": format_period(policy.period, language),
+        "start_event_label": value_label("retention_event_names", policy.start_event.value, language),
+        "action_label": value_label("retention_action_names", policy.action.value, language),
+    }
+
+
 def plan_retention(ctx: RunContext, settings: Settings | None = None) -> dict[str, Any]:
     """Count what each retention policy would erase as of the run's logical date; write the report."""
     import json
@@ -167,7 +184,12 @@ def plan_retention(ctx: RunContext, settings: Settings | None = None) -> dict[st
     report_dir = settings.reports_dir / "retention"
     report_dir.mkdir(parents=True, exist_ok=True)
     report_path = report_dir / f"plan-{_safe_name(ctx.run_id)}.json"
-    report = {"as_of": ctx.logical_date.isoformat(), "configuration": config.source, "policies": policies}
+    report = {
+        "as_of": ctx.logical_date.isoformat(),
+        "configuration": config.source,
+        "language": settings.language,
+        "policies": [_labelled_plan(plan, settings.language) for plan in plans],
+    }
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     due = sum(item.due for item in plans)
     details = {"step": "plan", "as_of": ctx.logical_date.isoformat(), "policies": policies, "report": str(report_path)}

@@ -1,4 +1,4 @@
-"""Data subject requests on both backends: filing, access, erasure and consent withdrawal."""
+"""Data subject requests on both backends: filing by id or email, access, erasure and consent withdrawal."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from typer.testing import CliRunner
 
 from tests.bundled import crm_rows, load_bundled
+from governance.cli import app
 from governance.config import Settings, read_key
 from governance.consent.ledger import ConsentStatus, consent_states
 from governance.crypto import KeyShreddedError
+from governance.dsr.email_lookup import customer_for_email, find_customers_by_email
 from governance.dsr.execute import execute_pending
 from governance.dsr.requests import RequestError, RequestStatus, RequestType, get_request, submit_request
-from governance.ingest import quarantine_rows
+from governance.ingest import load_customers, quarantine_rows
 from governance.retention.extracts import customer_pseudonym
 from governance.retention.policies import load_retention_policies
+from governance.sources.crm_csv import customer_from_row
 from governance.sources.records import Rejected
 from governance.store import Store
 from governance.store.schema import (
@@ -163,9 +167,12 @@ def test_access_export_only_subject(loaded: Store, settings_env: Path) -> None:
     assert export["client"]["nom"] == row["last_name"]
     assert len(export["avis"]) == len(_review_ids(loaded, target))
     assert all(review["texte"] for review in export["avis"])
-    assert export["consentements"]["état_par_finalité"]["review_publication"] == "actif"
+    assert export["consentements"]["état_par_finalité"]["Publication des avis"] == "actif"
+    assert export["consentements"]["état_par_finalité_code"]["review_publication"] == "active"
+    assert export["demande"]["type_demande"] == "accès"
+    assert export["demande"]["type_demande_code"] == "access"
     assert sum(len(item["lignes"]) for item in export["extractions"]) == 2 + 1 + len(_review_ids(loaded, target))
-    assert {"catégorie", "durée"} <= set(export["durées_de_conservation"][0])
+    assert {"catégorie", "durée", "durée_code"} <= set(export["durées_de_conservation"][0])
     assert set(re.findall(r"C\d{6}", content)) == {target}
     others = [other_row for other_row in crm_rows()[:CUSTOMERS] if other_row["customer_id"] != target]
     assert not any(other_row["email"] in content for other_row in others)
@@ -218,3 +225,113 @@ def test_withdrawal_collection_erases_reviews(loaded: Store, settings_env: Path)
     assert _review_ids(loaded, target) == []
     with loaded.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(customers).where(customers.c.customer_id == target)).scalar() == 1
+
+
+# Requests identified by email address
+
+
+def _flat(output: str) -> str:
+    """Join the lines that the terminal width and Rich's error box split a message into."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def _customer_row(index: int) -> dict[str, str]:
+    return crm_rows()[:CUSTOMERS][index]
+
+
+def test_email_lookup_ignores_case_and_spaces(loaded: Store) -> None:
+    row = _customer_row(3)
+    assert customer_for_email(loaded, f"  {row['email'].upper()}\t") == row["customer_id"]
+    assert find_customers_by_email(loaded, row["email"]) == [row["customer_id"]]
+
+
+def test_email_lookup_reads_in_chunks(loaded: Store) -> None:
+    last = max(row["customer_id"] for row in crm_rows()[:CUSTOMERS])
+    email = next(row["email"] for row in crm_rows() if row["customer_id"] == last)
+    statements: list[str] = []
+
+    def count_scan(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "email_enc" in statement:
+            statements.append(statement)
+
+    loaded.forget_cached_keys()
+    event.listen(loaded.engine, "before_cursor_execute", count_scan)
+    try:
+        matches = find_customers_by_email(loaded, email, chunk_size=7)
+    finally:
+        event.remove(loaded.engine, "before_cursor_execute", count_scan)
+
+    assert matches == [last]
+    # 150 customers in chunks of 7: 21 full chunks, then one with the last 3.
+    assert len(statements) == CUSTOMERS // 7 + 1
+    # Data keys are unwrapped for the scan only, never kept in the store's cache.
+    assert loaded._data_keys == {}
+
+
+def test_email_lookup_no_match(loaded: Store) -> None:
+    with pytest.raises(RequestError, match="No customer with that email address") as raised:
+        customer_for_email(loaded, "nobody@example.org")
+    assert "nobody@example.org" not in str(raised.value)
+    assert "erased customer cannot be found" in str(raised.value)
+    with pytest.raises(RequestError, match="The email address is missing"):
+        customer_for_email(loaded, "   ")
+
+
+def test_email_lookup_several_matches(loaded: Store) -> None:
+    row = _customer_row(5)
+    twin = customer_from_row({**row, "customer_id": "C900001", "email": f" {row['email'].title()} "})
+    load_customers(loaded, [twin], "crm_customers")
+
+    expected = f"2 customers have that email address: {row['customer_id']}, C900001"
+    with pytest.raises(RequestError, match=expected) as raised:
+        customer_for_email(loaded, row["email"])
+    assert row["email"] not in str(raised.value)
+    assert "--customer" in str(raised.value)
+
+
+def test_email_lookup_skips_erased(loaded: Store, settings_env: Path) -> None:
+    erased, shredded = _customer_row(7), _customer_row(8)
+    submit_request(loaded, RequestType.ERASURE, erased["customer_id"])
+    _run(loaded)
+    with loaded.engine.begin() as conn:
+        subject = conn.execute(
+            select(customers.c.subject_id).where(customers.c.customer_id == shredded["customer_id"])
+        ).scalar_one()
+        # What the retention policy's crypto_shred action does: the row stays, its key goes.
+        loaded.shred(conn, [subject])
+
+    for row in (erased, shredded):
+        assert find_customers_by_email(loaded, row["email"]) == []
+        with pytest.raises(RequestError, match="No customer with that email address"):
+            customer_for_email(loaded, row["email"])
+    assert find_customers_by_email(loaded, _customer_row(9)["email"]) == [_customer_row(9)["customer_id"]]
+
+
+def test_submit_command_by_email(loaded: Store, caplog: pytest.LogCaptureFixture) -> None:
+    row = _customer_row(2)
+    runner = CliRunner()
+
+    filed = runner.invoke(app, ["dsr", "submit", "--type", "access", "--email", row["email"].upper()])
+    assert filed.exit_code == 0, filed.output
+    assert f"filed for customer {row['customer_id']}" in _flat(filed.output)
+    with loaded.engine.connect() as conn:
+        stored = conn.execute(select(data_subject_requests.c.customer_id)).scalars().all()
+    assert stored == [row["customer_id"]]
+
+    missing = runner.invoke(app, ["-v", "dsr", "submit", "--type", "erasure", "--email", "nobody@example.org"])
+    assert missing.exit_code == 1
+    assert "No customer with that email address" in _flat(missing.output)
+    assert "nobody@example.org" not in missing.output
+    assert "nobody@example.org" not in caplog.text
+
+
+def test_submit_command_customer_or_email(loaded: Store) -> None:
+    row = _customer_row(2)
+    runner = CliRunner()
+    both = runner.invoke(
+        app, ["dsr", "submit", "--type", "access", "--customer", row["customer_id"], "--email", row["email"]]
+    )
+    neither = runner.invoke(app, ["dsr", "submit", "--type", "access"])
+    for result in (both, neither):
+        assert result.exit_code == 2
+        assert "either --customer ID or --email ADDRESS" in _flat(result.output)

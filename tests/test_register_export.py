@@ -27,6 +27,7 @@ from governance.store import Store
 from governance.store.schema import consent_events, customers, masked_reviews, quarantine, reviews, subject_keys
 
 CRM_EXPORT = Path(__file__).resolve().parent.parent / "examples" / "internal" / "crm_customers.csv"
+UTF8_BOM = b"\xef\xbb\xbf"
 FIELD_LABEL_KEYS = ("lawful_basis", "retention", "transfers", "security_encryption", "dpia", "last_review")
 
 
@@ -199,10 +200,29 @@ def test_export_files_each_format(store: Store, tmp_path: Path) -> None:
     assert 'lang="en"' in html.read_text(encoding="utf-8")
     assert json.loads(as_json.read_text(encoding="utf-8"))["language"] == "en"
     assert sorted(path.name for path in files) == ["activities.csv", "journal.csv", "monthly.csv", "summary.csv"]
-    with (tmp_path / "csv" / "activities.csv").open(encoding="utf-8-sig") as handle:
+    raw = (tmp_path / "csv" / "activities.csv").read_bytes()
+    assert not raw.startswith(UTF8_BOM)
+    with (tmp_path / "csv" / "activities.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert len(rows) == 1 + len(register.activities)
     assert rows[0][0] == "Number / reference"
+    assert len(rows[0]) == len(rows[1]) > 30
+
+
+def test_french_csv_opens_in_columns(store: Store, tmp_path: Path) -> None:
+    register = load_register()
+    _, files = export_register(store.engine, register, Period(), "fr", ExportFormat.CSV, tmp_path / "csv")
+    for path in files:
+        assert path.read_bytes().startswith(UTF8_BOM), path.name
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle, delimiter=";"))
+        assert len(header) >= 3, path.name
+    with (tmp_path / "csv" / "activities.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    assert rows[0][0] == "N° / référence"
+    assert rows[0][1] == "Nom du traitement"
+    assert len(rows) == 1 + len(register.activities)
+    assert all(len(row) == len(rows[0]) for row in rows)
 
 
 def test_export_command_rejects_bad_period(store: Store, settings_env: Path) -> None:

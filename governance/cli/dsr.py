@@ -17,7 +17,13 @@ console = Console()
 @app.command()
 def submit(
     request_type: str = typer.Option(..., "--type", help="access, erasure or withdrawal."),
-    customer_id: str = typer.Option(..., "--customer", help="The customer id in the CRM, such as C000123."),
+    customer_id: str | None = typer.Option(None, "--customer", help="The customer id in the CRM, such as C000123."),
+    email: str | None = typer.Option(
+        None,
+        "--email",
+        help="Instead of --customer: the email address the request came from, matched against the stored "
+        "emails regardless of case. Slow on large stores, because every stored email is decrypted.",
+    ),
     purpose: str | None = typer.Option(
         None, "--purpose", help="Withdrawal only: the purpose whose consent ends. Default: every purpose."
     ),
@@ -27,9 +33,14 @@ def submit(
     ),
 ) -> None:
     """File a request; the DSR DAG (or `review-gov dsr run`) executes it."""
+    from governance.dsr.email_lookup import customer_for_email
     from governance.dsr.requests import RequestError, RequestType, submit_request
     from governance.runtime import open_store
 
+    if (customer_id is None) == (email is None):
+        raise typer.BadParameter(
+            "Give the customer with either --customer ID or --email ADDRESS, and not both.", param_hint="--customer"
+        )
     try:
         kind = RequestType(request_type)
     except ValueError:
@@ -44,15 +55,19 @@ def submit(
             raise typer.BadParameter(
                 f"Invalid date {received_on!r}: write it as YYYY-MM-DD.", param_hint="--received-on"
             ) from None
+    store = open_store()
     try:
-        request = submit_request(
-            open_store(), kind, customer_id, purpose=purpose, language=language, received_at=received_at
-        )
+        if email is not None:
+            customer_id = customer_for_email(store, email)
+        assert customer_id is not None
+        request = submit_request(store, kind, customer_id, purpose=purpose, language=language, received_at=received_at)
     except RequestError as error:
-        console.print(f"[red]Request not filed:[/red] {error}")
+        console.print(f"[red]Request not filed:[/red] {error}", highlight=False)
         raise typer.Exit(code=1) from None
     console.print(
-        f"Request {request.request_id} ({request.request_type.value}) filed; due {request.due_at.date().isoformat()}."
+        f"Request {request.request_id} ({request.request_type.value}) filed for customer {customer_id}; "
+        f"due {request.due_at.date().isoformat()}.",
+        highlight=False,
     )
 
 

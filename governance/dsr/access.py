@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from governance.register import i18n
 from governance.register.journal import iter_entries
 from governance.retention.erasure import quarantine_mentions
 from governance.retention.extracts import SubjectMatcher, find_subject_lines
@@ -25,7 +26,9 @@ from governance.retention.policies import RetentionConfig
 from governance.store import Store
 from governance.store.schema import consent_events, customers, data_subject_requests, masked_reviews, quarantine, reviews
 
-LABELS: dict[str, dict[str, str]] = {
+# Field names of the export per language; English uses the names as they are. Enumerated values
+# take their labels from the register's catalog (governance/register/labels.yaml).
+FIELD_NAMES: dict[str, dict[str, str]] = {
     "fr": {
         "request": "demande",
         "request_id": "identifiant_demande",
@@ -81,45 +84,45 @@ LABELS: dict[str, dict[str, str]] = {
         "period": "durée",
         "start_event": "point_de_départ",
         "action": "action",
-        # Values
-        "grant": "accord",
-        "withdrawal": "retrait",
-        "active": "actif",
-        "withdrawn": "retiré",
-        "access": "accès",
-        "erasure": "effacement",
-        "received": "reçue",
-        "in_progress": "en_cours",
-        "completed": "traitée",
-        "rejected": "rejetée",
-        "collection": "collecte",
-        "last_contact": "dernier_contact",
-        "consent_withdrawal": "retrait_du_consentement",
-        "purpose_end": "fin_de_la_finalité",
-        "delete": "suppression",
-        "anonymise": "anonymisation",
-        "crypto_shred": "destruction_de_la_clé",
     },
     "en": {},
 }
 
 
+# Enumerated fields of each part of the export, with their group in the label catalog.
+REQUEST_VALUES = {"request_type": "request_types", "purpose": "purposes", "status": "request_statuses"}
+CONSENT_EVENT_VALUES = {"purpose": "purposes", "event_type": "consent_event_types", "source": "consent_sources"}
+JOURNAL_VALUES = {"activity": "activities", "purpose": "purposes", "status": "statuses"}
+
+
 class Labeller:
-    """Translates the export's field names and enumerated values; English uses the names as they are."""
+    """Translates the export's field names, and its enumerated values into labels."""
 
     def __init__(self, language: str) -> None:
-        self.table = LABELS.get(language, {})
+        self.language = i18n.check_language(language)
+        self.table = FIELD_NAMES.get(language, {})
 
     def __call__(self, name: str) -> str:
         return self.table.get(name, name)
 
-    def record(self, values: dict[str, Any], enumerated: Iterable[str] = ()) -> dict[str, Any]:
-        """Translate the keys, and the values of the `enumerated` fields."""
-        enumerated = set(enumerated)
-        return {
-            self(key): (self(value) if key in enumerated and isinstance(value, str) else _plain(value))
-            for key, value in values.items()
-        }
+    def value(self, group: str, code: str) -> str:
+        return i18n.value_label(group, code, self.language)
+
+    def record(self, values: dict[str, Any], enumerated: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Translate the keys; give each `enumerated` field its label, and its stored code in `<field>_code`.
+
+        `enumerated` maps a field name to its group in the label catalog.
+        """
+        enumerated = enumerated or {}
+        record: dict[str, Any] = {}
+        for key, value in values.items():
+            group = enumerated.get(key)
+            if group is None:
+                record[self(key)] = _plain(value)
+                continue
+            record[self(key)] = None if value is None else self.value(group, value)
+            record[f"{self(key)}_code"] = value
+        return record
 
 
 def _plain(value: Any) -> Any:
@@ -240,12 +243,17 @@ def _previous_requests(conn: Connection, subject_hash: str, request_id: str) -> 
 
 
 def _retention(config: RetentionConfig, language: str) -> list[dict[str, Any]]:
+    """Describe each retention policy; the period is written out, with its ISO 8601 form in `_code`."""
+    label = Labeller(language)
     return [
         {
-            "category": policy.display_name(language),
-            "period": policy.period.iso(),
-            "start_event": policy.start_event.value,
-            "action": policy.action.value,
+            label("category"): policy.display_name(language),
+            label("period"): i18n.format_period(policy.period, language),
+            f"{label('period')}_code": policy.period.iso(),
+            **label.record(
+                {"start_event": policy.start_event.value, "action": policy.action.value},
+                enumerated={"start_event": "retention_event_names", "action": "retention_action_names"},
+            ),
         }
         for policy in config.policies
     ]
@@ -275,25 +283,25 @@ def build_access_export(
     register = _register_entries(store, register_ids)
 
     export = {
-        label("request"): label.record(
-            {**request, "generated_at": datetime.now(UTC)}, enumerated=("request_type",)
-        ),
+        label("request"): label.record({**request, "generated_at": datetime.now(UTC)}, enumerated=REQUEST_VALUES),
         label("customer"): label.record(customer),
         label("reviews"): [label.record(row) for row in review_rows],
         label("consents"): {
-            label("consent_events"): [label.record(event, enumerated=("event_type",)) for event in events],
-            label("consent_state"): {purpose: label(status) for purpose, status in sorted(state.items())},
+            label("consent_events"): [label.record(event, enumerated=CONSENT_EVENT_VALUES) for event in events],
+            label("consent_state"): {
+                label.value("purposes", purpose): label.value("consent_states", status)
+                for purpose, status in sorted(state.items())
+            },
+            f"{label('consent_state')}_code": dict(sorted(state.items())),
         },
         label("quarantine"): [label.record(row) for row in quarantine_rows],
         label("extracts"): [
             {label("file"): str(path.relative_to(extracts_dir)), label("lines"): _plain(lines)}
             for path, lines in extract_lines.items()
         ],
-        label("register_entries"): [label.record(entry) for entry in register],
-        label("requests"): [label.record(item, enumerated=("request_type", "status")) for item in previous],
-        label("retention"): [
-            label.record(item, enumerated=("start_event", "action")) for item in _retention(config, request["language"])
-        ],
+        label("register_entries"): [label.record(entry, enumerated=JOURNAL_VALUES) for entry in register],
+        label("requests"): [label.record(item, enumerated=REQUEST_VALUES) for item in previous],
+        label("retention"): _retention(config, request["language"]),
     }
     counts = {
         "customer": 1,

@@ -8,7 +8,6 @@ only, so no export can contain a personal value.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections import Counter, defaultdict
@@ -21,6 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
+from governance.csv_export import csv_format
 from governance.register import i18n
 from governance.register.activities import Activity, ProcessingRegister, retention_for
 from governance.register.journal import read_entries, verify_chain
@@ -127,6 +127,13 @@ def _dpia_text(activity: Activity, lang: str) -> str:
     )
 
 
+def _purpose_text(purpose: str | None, lang: str) -> str:
+    """Name a consent purpose, with its code, which is the key of the consent register."""
+    if purpose is None:
+        return i18n.label("not_applicable", lang)
+    return f"{i18n.value_label('purposes', purpose, lang)} ({purpose})"
+
+
 def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], language: str) -> list[dict[str, str]]:
     """Flatten one activity into labelled rows, in the order of the CNIL register model."""
     lang = language
@@ -158,7 +165,7 @@ def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], lan
         ("lawful_basis", i18n.LAWFUL_BASES[activity.lawful_basis.value][lang]),
         ("lawful_basis_detail", activity.lawful_basis_detail.text(lang)),
         ("legitimate_interest_assessment", activity.legitimate_interest_assessment or i18n.label("not_applicable", lang)),
-        ("consent_purpose", activity.consent_purpose or i18n.label("not_applicable", lang)),
+        ("consent_purpose", _purpose_text(activity.consent_purpose, lang)),
         ("consent_register", activity.consent_register or i18n.label("not_applicable", lang)),
         ("data_subjects", _texts(activity.data_subjects, lang)),
         ("data_categories", categories),
@@ -189,7 +196,7 @@ def _activity_name(reference: str, register: ProcessingRegister, language: str) 
     if activity is not None:
         return activity.name.text(language)
     internal = i18n.INTERNAL_ACTIVITIES.get(reference)
-    return internal[language] if internal else reference
+    return internal[language] if internal else i18n.value_label("activities", reference, language)
 
 
 def _deleted(entry: dict[str, Any]) -> int:
@@ -227,7 +234,9 @@ def summarise(entries: list[dict[str, Any]], register: ProcessingRegister, langu
             "records_written": sum(int(entry["records_out"] or 0) for entry in group),
             "records_deleted": sum(deletions.values()),
             "deletions": dict(sorted(deletions.items())),
+            "deletions_labels": i18n.value_labels("deletion_categories", sorted(deletions), language),
             "entities_masked": dict(sorted(entities.items())),
+            "entities_masked_labels": i18n.value_labels("entity_types", sorted(entities), language),
             "consents_checked": sum(int(entry["consents_checked"] or 0) for entry in group),
             "extracts": sum(len(entry["extracts"]) for entry in group),
         })
@@ -246,9 +255,23 @@ def monthly_totals(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _json_entry(entry: dict[str, Any], register: ProcessingRegister, language: str) -> dict[str, Any]:
+    """Return a journal entry with its codes as stored and, in `*_label(s)` keys, what they mean."""
     row = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in entry.items()}
     row["activity_name"] = _activity_name(entry["activity"], register, language)
+    row["purpose_label"] = i18n.value_label("purposes", entry["purpose"], language)
     row["kind"] = "report" if entry["try_number"] is None else "outcome"
+    row["kind_label"] = i18n.value_label("entry_kinds", row["kind"], language)
+    row["status_label"] = i18n.value_label("statuses", entry["status"], language)
+    row["deletions_labels"] = i18n.value_labels("deletion_categories", entry["deletions"], language)
+    row["entities_masked_labels"] = i18n.value_labels("entity_types", entry["entities_masked"], language)
+    row["extracts"] = [
+        {
+            **extract,
+            "name_label": i18n.value_label("extracts", extract["name"], language),
+            "recipients_labels": [i18n.value_label("recipients", name, language) for name in extract["recipients"]],
+        }
+        for extract in entry["extracts"]
+    ]
     row.pop("idempotency_key", None)
     return row
 
@@ -310,29 +333,54 @@ def write_json(data: dict[str, Any], output: Path) -> list[Path]:
     return [output]
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
-    # utf-8-sig so that spreadsheet software opens the accented labels correctly.
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
+def _counts_text(counts: dict[str, int], labels: dict[str, str]) -> str:
+    """Write counts by code as `label : count` pairs, such as `Clients : 3 ; Avis : 12`."""
+    return " ; ".join(f"{labels[code]} : {count}" for code, count in counts.items())
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return "" if value is None else value
+def _extracts_text(extracts: list[dict[str, Any]]) -> str:
+    texts = [
+        f"{extract['name_label']} ({extract['rows']}) → {', '.join(extract['recipients_labels'])}"
+        for extract in extracts
+    ]
+    return " ; ".join(texts)
+
+
+def _summary_cells(row: dict[str, Any], keys: list[str]) -> list[Any]:
+    texts = {
+        "activity": row["name"],
+        "deletions": _counts_text(row["deletions"], row["deletions_labels"]),
+        "entities_masked": _counts_text(row["entities_masked"], row["entities_masked_labels"]),
+    }
+    return [texts.get(key, row[key]) for key in keys]
+
+
+def _journal_cells(entry: dict[str, Any], keys: list[str]) -> list[Any]:
+    texts = {
+        "activity": entry["activity_name"],
+        "purpose": entry["purpose_label"],
+        "kind": entry["kind_label"],
+        "status": entry["status_label"],
+        "deletions": _counts_text(entry["deletions"], entry["deletions_labels"]),
+        "entities_masked": _counts_text(entry["entities_masked"], entry["entities_masked_labels"]),
+        "extracts": _extracts_text(entry["extracts"]),
+    }
+    return [texts.get(key, entry[key]) for key in keys]
 
 
 def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
-    """Write four CSV files into the folder `output`: activities, summary, monthly and journal."""
+    """Write four CSV files into the folder `output`: activities, summary, monthly and journal.
+
+    Cells show labels in the export's language, and the delimiter, encoding and decimal separator
+    follow that language (`csv_format`).
+    """
     language = data["language"]
+    write_table = csv_format(language).write
     output.mkdir(parents=True, exist_ok=True)
     activities = data["activities"]
     keys = [field["key"] for field in activities[0]["fields"]] if activities else []
     written = [
-        _write_csv(
+        write_table(
             output / "activities.csv",
             [i18n.label(key, language) for key in keys],
             [[field["value"] for field in activity["fields"]] for activity in activities],
@@ -340,13 +388,13 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
     ]
     summary_keys = ["activity", "runs", "entries", "failures", "records_processed", "records_written",
                     "records_deleted", "deletions", "entities_masked", "consents_checked", "extracts"]
-    written.append(_write_csv(
+    written.append(write_table(
         output / "summary.csv",
         [i18n.label(key, language) for key in summary_keys],
-        [[row["name"] if key == "activity" else _cell(row[key]) for key in summary_keys] for row in data["summary"]],
+        [_summary_cells(row, summary_keys) for row in data["summary"]],
     ))
     monthly_keys = ["month", "records_processed", "records_deleted"]
-    written.append(_write_csv(
+    written.append(write_table(
         output / "monthly.csv",
         [i18n.label(key, language) for key in monthly_keys],
         [[row[key] for key in monthly_keys] for row in data["monthly"]],
@@ -355,10 +403,10 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
                     "map_index", "try_number", "status", "error_type", "started_at", "ended_at", "records_in",
                     "records_out", "entities_masked", "consents_checked", "deletions", "extracts",
                     "code_version", "entry_hash"]
-    written.append(_write_csv(
+    written.append(write_table(
         output / "journal.csv",
         [i18n.label(key, language) for key in journal_keys],
-        [[_cell(entry[key]) for key in journal_keys] for entry in data["journal"]],
+        [_journal_cells(entry, journal_keys) for entry in data["journal"]],
     ))
     return written
 

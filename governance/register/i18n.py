@@ -1,172 +1,74 @@
-"""Labels of the register exports in French (the default) and English."""
+"""Labels of the exports that a DPO or analyst reads, in French (the default) and English.
+
+The labels are in `labels.yaml` beside this module, one group per kind of key or code. Codes stay
+in English in the store and the journal, and the exports show them through `value_label`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from governance.retention.policies import RetentionPeriod
+
 LANGUAGES = ("fr", "en")
+CATALOG_PATH = Path(__file__).with_name("labels.yaml")
 
-LABELS: dict[str, dict[str, str]] = {
-    # Page and sections.
-    "title": {"fr": "Registre des activités de traitement", "en": "Record of processing activities"},
-    "generated_at": {"fr": "Généré le", "en": "Generated on"},
-    "period": {"fr": "Période", "en": "Period"},
-    "period_start": {"fr": "du", "en": "from"},
-    "period_end": {"fr": "au", "en": "to"},
-    "beginning": {"fr": "le début du journal", "en": "the start of the journal"},
-    "organisation": {"fr": "Responsable du traitement", "en": "Controller"},
-    "dpo": {"fr": "Délégué à la protection des données", "en": "Data protection officer"},
-    "eu_representative": {"fr": "Représentant dans l'UE", "en": "EU representative"},
-    "activities": {"fr": "Activités de traitement", "en": "Processing activities"},
-    "summary": {"fr": "Synthèse de la période", "en": "Summary of the period"},
-    "monthly": {"fr": "Enregistrements traités et effacés par mois", "en": "Records processed and deleted per month"},
-    "journal": {"fr": "Journal des traitements", "en": "Processing journal"},
-    "chain": {"fr": "Intégrité du journal", "en": "Journal integrity"},
-    "chain_ok": {
-        "fr": "Chaîne de hachage intacte : {entries} entrées, dernière entrée {head_seq}, empreinte {head_hash}.",
-        "en": "Hash chain intact: {entries} entries, last entry {head_seq}, hash {head_hash}.",
-    },
-    "chain_broken": {
-        "fr": "Chaîne de hachage rompue à l'entrée {seq} : {reason}.",
-        "en": "Hash chain broken at entry {seq}: {reason}.",
-    },
-    "undeclared": {
-        "fr": "Entrées du journal dont l'activité n'est pas déclarée au registre",
-        "en": "Journal entries whose activity is not declared in the record",
-    },
-    "none": {"fr": "aucun", "en": "none"},
-    "yes": {"fr": "oui", "en": "yes"},
-    "no": {"fr": "non", "en": "no"},
-    "not_applicable": {"fr": "sans objet", "en": "not applicable"},
-    # Summary table.
-    "activity": {"fr": "Activité", "en": "Activity"},
-    "runs": {"fr": "Exécutions", "en": "Runs"},
-    "entries": {"fr": "Entrées", "en": "Entries"},
-    "failures": {"fr": "Échecs", "en": "Failures"},
-    "records_processed": {"fr": "Enregistrements traités", "en": "Records processed"},
-    "records_written": {"fr": "Enregistrements produits", "en": "Records written"},
-    "records_deleted": {"fr": "Enregistrements effacés", "en": "Records deleted"},
-    "entities_masked": {"fr": "Données personnelles masquées", "en": "Personal-data entities masked"},
-    "consents_checked": {"fr": "Consentements vérifiés", "en": "Consents checked"},
-    "extracts": {"fr": "Extractions produites", "en": "Extracts produced"},
-    "month": {"fr": "Mois", "en": "Month"},
-    "total": {"fr": "Total", "en": "Total"},
-    # Journal columns.
-    "seq": {"fr": "N°", "en": "No."},
-    "recorded_at": {"fr": "Enregistrée le", "en": "Recorded at"},
-    "purpose": {"fr": "Finalité", "en": "Purpose"},
-    "dag_id": {"fr": "DAG", "en": "DAG"},
-    "run_id": {"fr": "Exécution", "en": "Run"},
-    "task_id": {"fr": "Tâche", "en": "Task"},
-    "map_index": {"fr": "Partition", "en": "Map index"},
-    "try_number": {"fr": "Tentative", "en": "Try"},
-    "status": {"fr": "Statut", "en": "Status"},
-    "error_type": {"fr": "Type d'erreur", "en": "Error type"},
-    "started_at": {"fr": "Début", "en": "Start"},
-    "ended_at": {"fr": "Fin", "en": "End"},
-    "records_in": {"fr": "Entrées lues", "en": "Records in"},
-    "records_out": {"fr": "Sorties", "en": "Records out"},
-    "deletions": {"fr": "Effacements par catégorie", "en": "Deletions by category"},
-    "code_version": {"fr": "Version du code", "en": "Code version"},
-    "entry_hash": {"fr": "Empreinte", "en": "Hash"},
-    "recipients": {"fr": "destinataires", "en": "recipients"},
-    "kind": {"fr": "Origine", "en": "Source"},
-    "kind_report": {"fr": "compte rendu de la tâche", "en": "task report"},
-    "kind_outcome": {"fr": "issue de la tâche (listener Airflow)", "en": "task outcome (Airflow listener)"},
-    # Activity fields, in the order of the CNIL register model.
-    "number": {"fr": "N° / référence", "en": "Number / reference"},
-    "name": {"fr": "Nom du traitement", "en": "Name of the processing"},
-    "created_on": {"fr": "Date de création", "en": "Created on"},
-    "updated_on": {"fr": "Dernière mise à jour", "en": "Last update"},
-    "joint_controller": {"fr": "Responsable conjoint", "en": "Joint controller"},
-    "software": {"fr": "Logiciels utilisés", "en": "Software used"},
-    "dags": {"fr": "DAG Airflow", "en": "Airflow DAGs"},
-    "main_purpose": {"fr": "Finalité principale", "en": "Main purpose"},
-    "sub_purposes": {"fr": "Sous-finalités", "en": "Sub-purposes"},
-    "lawful_basis": {"fr": "Base légale", "en": "Lawful basis"},
-    "lawful_basis_detail": {"fr": "Précisions sur la base légale", "en": "Lawful basis details"},
-    "legitimate_interest_assessment": {
-        "fr": "Évaluation de l'intérêt légitime",
-        "en": "Legitimate-interest assessment",
-    },
-    "consent_purpose": {"fr": "Finalité de consentement", "en": "Consent purpose"},
-    "consent_register": {"fr": "Registre des consentements", "en": "Consent register"},
-    "data_subjects": {"fr": "Catégories de personnes concernées", "en": "Categories of data subjects"},
-    "data_categories": {"fr": "Catégories de données personnelles", "en": "Categories of personal data"},
-    "retention": {"fr": "Durées de conservation par catégorie", "en": "Retention period per category"},
-    "sensitive_data": {"fr": "Données sensibles", "en": "Sensitive data"},
-    "article_9_condition": {"fr": "condition de l'article 9", "en": "article 9 condition"},
-    "recipients_internal": {"fr": "Destinataires internes", "en": "Internal recipients"},
-    "recipients_external": {"fr": "Destinataires externes", "en": "External recipients"},
-    "processors": {"fr": "Sous-traitants", "en": "Processors"},
-    "transfers": {"fr": "Transferts hors UE", "en": "Transfers outside the EU"},
-    "safeguards": {"fr": "garanties", "en": "safeguards"},
-    "documentation": {"fr": "documentation", "en": "documentation"},
-    "security_access_control": {"fr": "Sécurité : contrôle d'accès", "en": "Security: access control"},
-    "security_traceability": {"fr": "Sécurité : traçabilité", "en": "Security: traceability"},
-    "security_software_protection": {"fr": "Sécurité : protection des logiciels", "en": "Security: software protection"},
-    "security_backups": {"fr": "Sécurité : sauvegardes", "en": "Security: backups"},
-    "security_encryption": {"fr": "Sécurité : chiffrement", "en": "Security: encryption"},
-    "security_processor_control": {"fr": "Sécurité : contrôle des sous-traitants", "en": "Security: processor control"},
-    "security_other": {"fr": "Sécurité : autres mesures", "en": "Security: other measures"},
-    "automated_decisions": {"fr": "Décision automatisée ou profilage", "en": "Automated decision or profiling"},
-    "dpia": {"fr": "AIPD (analyse d'impact)", "en": "DPIA (impact assessment)"},
-    "dpia_required": {"fr": "requise", "en": "required"},
-    "dpia_done": {"fr": "réalisée", "en": "done"},
-    "data_subject_rights": {"fr": "Exercice des droits", "en": "Exercise of rights"},
-    "privacy_policy_url": {"fr": "Politique de confidentialité", "en": "Privacy policy"},
-    "last_review": {"fr": "Dernière revue", "en": "Last review"},
-    "enforced_by": {"fr": "appliquée par", "en": "enforced by"},
-    "not_automated": {"fr": "effacement non automatisé", "en": "erasure not automated"},
-}
+Catalog = dict[str, dict[str, dict[str, str]]]
 
-LAWFUL_BASES = {
-    "consent": {"fr": "Consentement (art. 6.1.a)", "en": "Consent (art. 6(1)(a))"},
-    "contract": {"fr": "Exécution d'un contrat (art. 6.1.b)", "en": "Performance of a contract (art. 6(1)(b))"},
-    "legal_obligation": {"fr": "Obligation légale (art. 6.1.c)", "en": "Legal obligation (art. 6(1)(c))"},
-    "vital_interests": {"fr": "Intérêts vitaux (art. 6.1.d)", "en": "Vital interests (art. 6(1)(d))"},
-    "public_task": {"fr": "Mission d'intérêt public (art. 6.1.e)", "en": "Public task (art. 6(1)(e))"},
-    "legitimate_interests": {"fr": "Intérêt légitime (art. 6.1.f)", "en": "Legitimate interests (art. 6(1)(f))"},
-}
 
-DATA_CATEGORIES = {
-    "identity": {"fr": "État civil, identité, données d'identification", "en": "Civil status, identity, identification data"},
-    "private_life": {"fr": "Vie personnelle", "en": "Private life"},
-    "professional_life": {"fr": "Vie professionnelle", "en": "Professional life"},
-    "economic_financial": {"fr": "Informations d'ordre économique et financier", "en": "Economic and financial data"},
-    "connection": {"fr": "Données de connexion", "en": "Connection data"},
-    "location": {"fr": "Données de localisation", "en": "Location data"},
-    "internet": {"fr": "Données internet", "en": "Internet data"},
-    "other": {"fr": "Autres", "en": "Other"},
-}
+def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+    """Read a label file, or raise ValueError naming an entry that lacks a text in a language."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path} must map group names to groups of labels.")
+    for group, entries in raw.items():
+        if not isinstance(entries, dict):
+            raise ValueError(f"{path}: group {group!r} must map keys to labels.")
+        for key, entry in entries.items():
+            # YAML 1.1 reads a bare yes, no, on or off as a boolean: quote such keys.
+            if not isinstance(key, str):
+                raise ValueError(f"{path}: key {key!r} of group {group!r} is not a string: quote it.")
+            texts = entry if isinstance(entry, dict) else {}
+            if sorted(texts) != sorted(LANGUAGES) or not all(isinstance(text, str) and text for text in texts.values()):
+                raise ValueError(
+                    f"{path}: {group}.{key} must give a non-empty text for exactly {', '.join(LANGUAGES)}."
+                )
+    return raw
 
-RETENTION_EVENTS = {
-    "last_contact": {"fr": "à compter du dernier contact venant du client", "en": "from the customer's last contact"},
-    "removal_at_source": {
-        "fr": "jusqu'au retrait de l'avis sur la plateforme",
-        "en": "until the review is removed from the platform",
-    },
-    "consent_withdrawal": {"fr": "jusqu'au retrait du consentement", "en": "until consent is withdrawn"},
-    "entry_recorded": {"fr": "à compter de l'enregistrement", "en": "from when the entry is recorded"},
-    "collection": {"fr": "à compter de la collecte", "en": "from collection"},
-    "purpose_end": {"fr": "à compter de la fin de la finalité", "en": "from the end of the purpose"},
-    "after_consent_withdrawal": {"fr": "à compter du retrait du consentement", "en": "from consent withdrawal"},
-}
 
-RETENTION_ACTIONS = {
-    "delete": {"fr": "puis suppression", "en": "then deleted"},
-    "anonymise": {"fr": "puis anonymisation", "en": "then anonymised"},
-    "crypto_shred": {"fr": "puis destruction de la clé de chiffrement", "en": "then its encryption key is destroyed"},
-}
+CATALOG = load_catalog()
 
+LABELS = CATALOG["labels"]
+LAWFUL_BASES = CATALOG["lawful_bases"]
+DATA_CATEGORIES = CATALOG["data_categories"]
+RETENTION_EVENTS = CATALOG["retention_events"]
+RETENTION_ACTIONS = CATALOG["retention_actions"]
 # Activities that the record does not declare because they process no personal data.
-INTERNAL_ACTIVITIES = {
-    "register": {"fr": "Tenue du registre (aucune donnée personnelle)", "en": "Keeping the register (no personal data)"},
-}
+INTERNAL_ACTIVITIES = CATALOG["internal_activities"]
 
 
 def label(key: str, language: str) -> str:
     """Return the label of `key` in `language`, or the key itself when it has no label."""
     entry = LABELS.get(key)
     return entry.get(language, entry["fr"]) if entry else key
+
+
+def value_label(group: str, code: str, language: str) -> str:
+    """Return the label of the enumerated value `code` of `group` in `language`.
+
+    NOTE: a code missing from the group (a purpose or entity type added by configuration, say) is
+    returned as it is, so the export shows the English code rather than failing.
+    """
+    entry = CATALOG[group].get(code)
+    return entry[language] if entry else code
+
+
+def value_labels(group: str, codes: Iterable[str], language: str) -> dict[str, str]:
+    """Map each code to its label, for JSON exports that keep the codes next to the labels."""
+    return {code: value_label(group, code, language) for code in codes}
 
 
 def check_language(language: str) -> str:
@@ -176,11 +78,31 @@ def check_language(language: str) -> str:
     return language
 
 
+# Singular and plural of each unit of a calendar duration.
+DURATION_UNITS = {
+    "fr": {"years": ("an", "ans"), "months": ("mois", "mois"), "days": ("jour", "jours")},
+    "en": {"years": ("year", "years"), "months": ("month", "months"), "days": ("day", "days")},
+}
+
+
+def format_duration(years: int, months: int, days: int, language: str) -> str:
+    """Write a calendar duration in words: `3 ans`, `1 year 6 months`, `30 jours`."""
+    units = DURATION_UNITS[language]
+    parts = [
+        f"{count} {units[unit][0] if count == 1 else units[unit][1]}"
+        for unit, count in (("years", years), ("months", months), ("days", days))
+        if count
+    ]
+    return " ".join(parts) or f"0 {units['days'][1]}"
+
+
+def format_period(period: RetentionPeriod, language: str) -> str:
+    """Write a retention period of the retention configuration in words, such as `3 ans`."""
+    return format_duration(period.years, period.months, period.days, language)
+
+
 def format_months(months: int, language: str) -> str:
     """Write a number of months as years when it divides evenly: `3 ans`, `13 months`."""
     if months % 12 == 0:
-        years = months // 12
-        unit = ("an" if years == 1 else "ans") if language == "fr" else ("year" if years == 1 else "years")
-        return f"{years} {unit}"
-    unit = "mois" if language == "fr" else ("month" if months == 1 else "months")
-    return f"{months} {unit}"
+        return format_duration(months // 12, 0, 0, language)
+    return format_duration(0, months, 0, language)

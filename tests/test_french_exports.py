@@ -1,0 +1,346 @@
+"""French exports show labels, never the English codes of the store and the journal.
+
+A small store gets journal entries from the real stages (retention, data subject requests, the
+listener's task outcomes and the register's own export) and from `RunContext.journal` for masking
+and consent extracts. Every export a French DPO reads is then generated from it, and no value
+displayed to the reader may be one of the English codes. Codes stay allowed where they are kept for programs:
+in JSON keys ending in `_code`, next to a `*_label`, and in brackets after a label.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from governance.config import Settings
+from governance.consent.ledger import ConsentStatus
+from governance.consent.purposes import current_purposes
+from governance.dsr.execute import JOURNAL_ACTIVITY, JOURNAL_PURPOSE, WITHDRAWAL_SOURCE, execute_pending
+from governance.dsr.requests import RequestStatus, RequestType, get_request, submit_request
+from governance.pii.config import DEFAULT_ENTITIES
+from governance.register import i18n
+from governance.register.activities import DataCategory as RegisterDataCategory
+from governance.register.activities import LawfulBasis, load_register
+from governance.register.export import ExportFormat, Period, export_register
+from governance.register.journal import ExtractRecord
+from governance.register.outcomes import INTERNAL_DAGS, UNDECLARED_ACTIVITY, TaskOutcome, record_outcome
+from governance.register.stages import DPO_RECIPIENT, REGISTER_ACTIVITY, REGISTER_PURPOSE, export_month
+from governance.retention.policies import DataCategory, RetentionAction, StartEvent, load_retention_policies
+from governance.runtime import RunContext
+from governance.sources.records import PURPOSES
+from governance.stages import EXTRACT_RECIPIENTS, apply_retention, plan_retention, verify_retention
+from governance.store import Store
+from governance.store.schema import register_journal, reviews
+from tests.bundled import load_bundled
+
+CUSTOMERS = 40
+
+# Statuses that the stages, the DSR executor and the Airflow listener write into the journal.
+JOURNAL_STATUSES = {"success", "failed", "rejected", "violation"}
+# Activities and purposes the package journals besides those of the register configuration.
+OTHER_ACTIVITIES = {JOURNAL_ACTIVITY, "key_rotation", UNDECLARED_ACTIVITY}
+OTHER_PURPOSES = {"analytics", "retention", "security", REGISTER_PURPOSE, JOURNAL_PURPOSE, UNDECLARED_ACTIVITY}
+
+
+def _package_codes() -> dict[str, set[str]]:
+    """Return, per label group, the codes that the package itself writes or configures."""
+    register = load_register()
+    return {
+        "statuses": JOURNAL_STATUSES,
+        "entry_kinds": {"report", "outcome"},
+        "activities": OTHER_ACTIVITIES,
+        "purposes": set(PURPOSES) | set(current_purposes().names()) | OTHER_PURPOSES
+        | {activity.journal_purpose for activity in register.activities},
+        "entity_types": set(DEFAULT_ENTITIES),
+        "extracts": set(EXTRACT_RECIPIENTS) | {f"register_{item.value}" for item in ExportFormat},
+        "recipients": {name for names in EXTRACT_RECIPIENTS.values() for name in names} | {DPO_RECIPIENT},
+        "request_types": {item.value for item in RequestType},
+        "request_statuses": {item.value for item in RequestStatus},
+        "consent_event_types": {"grant", "withdrawal"},
+        "consent_sources": {"web_form", "email_link", "mobile_app", WITHDRAWAL_SOURCE},
+        "consent_states": {item.value for item in ConsentStatus},
+        "retention_categories": {item.value for item in DataCategory},
+        "retention_event_names": {item.value for item in StartEvent},
+        "retention_action_names": {item.value for item in RetentionAction},
+        "lawful_bases": {item.value for item in LawfulBasis},
+        "data_categories": {item.value for item in RegisterDataCategory},
+    }
+
+
+def _journal_codes(store: Store) -> dict[str, set[str]]:
+    """Return, per label group, the codes found in the store's journal."""
+    codes: dict[str, set[str]] = {"activities": set(), "purposes": set(), "statuses": set(),
+                                  "deletion_categories": set(), "entity_types": set(),
+                                  "extracts": set(), "recipients": set()}
+    with store.engine.connect() as conn:
+        for row in conn.execute(select(register_journal)).mappings():
+            codes["activities"].add(row["activity"])
+            codes["purposes"].add(row["purpose"])
+            codes["statuses"].add(row["status"])
+            codes["deletion_categories"] |= set(json.loads(row["deletions"]))
+            codes["entity_types"] |= set(json.loads(row["entities_masked"]))
+            for extract in json.loads(row["extracts"]):
+                codes["extracts"].add(extract["name"])
+                codes["recipients"] |= set(extract["recipients"])
+    return codes
+
+
+def _english_codes(*code_sets: dict[str, set[str]]) -> set[str]:
+    """Return the codes a French reader must not see: all but those that are their own French label.
+
+    DAG ids are left out: the exports show them as they are, to find the run in Airflow, and two of
+    them (`review_masking`, `register`) are also activity codes.
+    """
+    dag_ids = set(load_register().activity_by_dag) | set(INTERNAL_DAGS)
+    english = set()
+    for codes in code_sets:
+        for group, values in codes.items():
+            for code in values:
+                entry = i18n.CATALOG[group].get(code)
+                if entry is None or entry["fr"].casefold() != code.casefold():
+                    english.add(code.casefold())
+    return english - {dag_id.casefold() for dag_id in dag_ids}
+
+
+def _fragments(text: str) -> Iterator[str]:
+    """Split a displayed text into the values it lists, leaving out what is in brackets."""
+    without_brackets = re.sub(r"\([^()]*\)", " ", text)
+    for part in re.split(r"[;:,\n→/]", without_brackets):
+        if part.strip():
+            yield part.strip().casefold()
+
+
+def _english_in(texts: list[str], english: set[str]) -> list[str]:
+    return sorted({fragment for text in texts for fragment in _fragments(text) if fragment in english})
+
+
+class _TextCollector(HTMLParser):
+    """Collect the text a browser shows, without style sheets and <code> elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._skipped: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "code"):
+            self._skipped.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skipped and self._skipped[-1] == tag:
+            self._skipped.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipped:
+            self.texts.append(data)
+
+
+def test_catalog_labels_package_codes() -> None:
+    for group, codes in _package_codes().items():
+        for code in sorted(codes):
+            assert code in i18n.CATALOG[group], (group, code)
+
+
+def test_catalog_rejects_missing_language(tmp_path: Path) -> None:
+    path = tmp_path / "labels.yaml"
+    path.write_text("statuses:\n  success: {fr: \"succès\"}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"statuses\.success must give a non-empty text for exactly fr, en"):
+        i18n.load_catalog(path)
+    path.write_text("labels:\n  yes: {fr: \"oui\", en: \"yes\"}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="key True of group 'labels' is not a string: quote it"):
+        i18n.load_catalog(path)
+
+
+def _customers_with_reviews(store: Store, count: int) -> list[str]:
+    with store.engine.connect() as conn:
+        ids = conn.execute(
+            select(reviews.c.customer_id)
+            .where(reviews.c.customer_id.is_not(None))
+            .distinct()
+            .order_by(reviews.c.customer_id)
+        ).scalars()
+        return list(ids)[:count]
+
+
+@pytest.fixture
+def journalled(store: Store, settings_env: Path) -> dict[str, Any]:
+    """Fill a small store's journal through the stages; return the files the tests read."""
+    load_bundled(store, customers_limit=CUSTOMERS)
+    settings = Settings.from_env()
+    config = load_retention_policies()
+    withdrawn, erased, rejected = _customers_with_reviews(store, 3)
+    now = datetime.now(UTC)
+
+    masking = RunContext(dag_id="review_masking", run_id="run-1", task_id="mask")
+    masking.journal(store, activity="review_masking", purpose="analytics", started_at=now, records_in=5,
+                    records_out=5, details={}, entities_masked={entity: 1 for entity in DEFAULT_ENTITIES})
+    for extract, recipients in EXTRACT_RECIPIENTS.items():
+        # As the consent stage journals an extract; one of them lacks consent for some rows.
+        purpose = current_purposes().for_extract(extract).name
+        consent = RunContext(dag_id="review_consent", run_id="run-1", task_id=f"build_{extract}")
+        consent.journal(store, activity=purpose, purpose=purpose, started_at=now, records_in=3, records_out=2,
+                        details={}, consents_checked=3, extracts=[ExtractRecord(extract, 2, recipients)],
+                        status="violation" if extract == "recontact" else "success")
+
+    for stage, task_id in ((plan_retention, "plan"), (apply_retention, "apply"), (verify_retention, "verify")):
+        stage(RunContext(dag_id="review_retention", run_id="run-1", task_id=task_id))
+    record_outcome(store.engine, load_register(), TaskOutcome(
+        dag_id="review_retention", run_id="run-2", task_id="apply", map_index=-1, try_number=1, state="failed",
+        started_at=now, ended_at=now, error_type="RuntimeError",
+    ))
+
+    submit_request(store, RequestType.WITHDRAWAL, withdrawn, purpose="review_publication")
+    submit_request(store, RequestType.ERASURE, erased)
+    # The erasure is due first, so it runs first and the later access request finds nothing left.
+    submit_request(store, RequestType.ERASURE, rejected, received_at=now - timedelta(days=2))
+    submit_request(store, RequestType.ACCESS, rejected, received_at=now - timedelta(days=1))
+    execute_pending(store, settings, config)
+    access = submit_request(store, RequestType.ACCESS, withdrawn)
+    execute_pending(store, settings, config)
+
+    today = now.date()
+    export_month(RunContext(dag_id="register", run_id="run-1", task_id="export_month"),
+                 month=(today.replace(day=1), today))
+    return {
+        "access_path": Path(get_request(store, access.request_id).output_path or ""),
+        "plan_reports": sorted((settings.reports_dir / "retention").glob("plan-*.json")),
+    }
+
+
+def test_journal_covers_every_kind(store: Store, journalled: dict[str, Any]) -> None:
+    codes = _journal_codes(store)
+    assert codes["statuses"] == JOURNAL_STATUSES
+    assert {JOURNAL_ACTIVITY, REGISTER_ACTIVITY, "retention"} <= codes["activities"]
+    assert {"customers", "reviews", "data_keys_shredded", "consents_withdrawn"} <= codes["deletion_categories"]
+    assert codes["entity_types"] == set(DEFAULT_ENTITIES)
+    assert DPO_RECIPIENT in codes["recipients"]
+
+
+def test_journal_codes_have_labels(store: Store, journalled: dict[str, Any]) -> None:
+    for group, codes in _journal_codes(store).items():
+        for code in sorted(codes):
+            if group == "activities" and code in i18n.INTERNAL_ACTIVITIES:
+                continue
+            if group == "activities" and load_register().activity(code) is not None:
+                continue
+            assert code in i18n.CATALOG[group], (group, code)
+
+
+def test_french_register_html_translated(store: Store, journalled: dict[str, Any], tmp_path: Path) -> None:
+    english = _english_codes(_package_codes(), _journal_codes(store))
+    _, [page] = export_register(store.engine, load_register(), Period(), "fr", ExportFormat.HTML, tmp_path / "r.html")
+    collector = _TextCollector()
+    collector.feed(page.read_text(encoding="utf-8"))
+
+    assert _english_in(collector.texts, english) == []
+    assert any("Clés de chiffrement détruites" in text for text in collector.texts)
+    assert any(text.strip() == "échec" for text in collector.texts)
+
+
+def test_french_register_csv_translated(store: Store, journalled: dict[str, Any], tmp_path: Path) -> None:
+    english = _english_codes(_package_codes(), _journal_codes(store))
+    _, files = export_register(store.engine, load_register(), Period(), "fr", ExportFormat.CSV, tmp_path / "csv")
+
+    cells: dict[str, list[str]] = {}
+    for path in files:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            cells[path.name] = [cell for row in csv.reader(handle, delimiter=";") for cell in row]
+    for name, values in cells.items():
+        assert _english_in(values, english) == [], name
+    assert "succès" in cells["journal.csv"]
+    assert "échec" in cells["journal.csv"]
+    assert any("Adresses e-mail : 1" in cell for cell in cells["journal.csv"])
+
+
+def test_french_register_json_labels(store: Store, journalled: dict[str, Any], tmp_path: Path) -> None:
+    english = _english_codes(_package_codes(), _journal_codes(store))
+    _, [path] = export_register(store.engine, load_register(), Period(), "fr", ExportFormat.JSON, tmp_path / "r.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+
+    displayed: list[str] = []
+    for entry in data["journal"]:
+        assert entry["status"] in JOURNAL_STATUSES
+        assert set(entry["deletions_labels"]) == set(entry["deletions"])
+        assert set(entry["entities_masked_labels"]) == set(entry["entities_masked"])
+        displayed += [entry["activity_name"], entry["purpose_label"], entry["kind_label"], entry["status_label"]]
+        displayed += [*entry["deletions_labels"].values(), *entry["entities_masked_labels"].values()]
+        for extract in entry["extracts"]:
+            displayed += [extract["name_label"], *extract["recipients_labels"]]
+    for row in data["summary"]:
+        assert set(row["deletions_labels"]) == set(row["deletions"])
+        displayed += [row["name"], *row["deletions_labels"].values(), *row["entities_masked_labels"].values()]
+    for activity in data["activities"]:
+        displayed += [field["value"] for field in activity["fields"]]
+    assert _english_in(displayed, english) == []
+    assert "échec" in [entry["status_label"] for entry in data["journal"]]
+
+
+def test_french_access_export_translated(store: Store, journalled: dict[str, Any]) -> None:
+    english = _english_codes(_package_codes(), _journal_codes(store))
+    export = json.loads(journalled["access_path"].read_text(encoding="utf-8"))
+
+    displayed: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not key.endswith("_code"):
+                    displayed.append(key)
+                    collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, str):
+            displayed.append(value)
+
+    # The sections about the customer and their reviews hold their data as stored, not codes.
+    sections = ("demande", "consentements", "entrées_du_registre", "demandes_précédentes", "durées_de_conservation")
+    for section in sections:
+        collect(export[section])
+    assert _english_in(displayed, english) == []
+    previous = export["demandes_précédentes"][0]
+    assert previous["type_demande"] == "retrait du consentement"
+    assert previous["type_demande_code"] == "withdrawal"
+    assert previous["statut"] == "traitée"
+    assert previous["finalité"] == "Publication des avis"
+    assert export["entrées_du_registre"][0]["statut"] == "succès"
+
+
+def test_french_retention_plan_translated(store: Store, journalled: dict[str, Any]) -> None:
+    english = _english_codes(_package_codes(), _journal_codes(store))
+    [path] = journalled["plan_reports"]
+    report = json.loads(path.read_text(encoding="utf-8"))
+
+    assert report["language"] == "fr"
+    displayed = [
+        policy[key] for policy in report["policies"]
+        for key in ("label", "category_label", "period_label", "start_event_label", "action_label")
+    ]
+    assert _english_in(displayed, english) == []
+    customer = next(policy for policy in report["policies"] if policy["policy"] == "customer_identity")
+    assert customer["action"] == "anonymise"
+    assert customer["action_label"] == "anonymisation"
+
+
+def test_english_export_keeps_codes(store: Store, journalled: dict[str, Any], tmp_path: Path) -> None:
+    _, [path] = export_register(store.engine, load_register(), Period(), "en", ExportFormat.JSON, tmp_path / "r.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    erasures = [entry for entry in data["journal"] if "data_keys_shredded" in entry["deletions"]]
+
+    assert erasures
+    for entry in erasures:
+        assert entry["deletions_labels"]["data_keys_shredded"] == "Data keys destroyed"
+    english_statuses = {
+        "success": "success", "failed": "failed", "rejected": "rejected", "violation": "consent violation",
+    }
+    for entry in data["journal"]:
+        assert entry["status_label"] == english_statuses[entry["status"]]
