@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from governance.config import Settings
+from governance.private_files import write_private_text
 from governance.register.journal import ExtractRecord
 from governance.runtime import RunContext, open_store
 
@@ -164,11 +165,9 @@ def plan_retention(ctx: RunContext, settings: Settings | None = None) -> dict[st
     settings, store, config = _retention_inputs(ctx, settings)
     plans = plan(store, config, ctx.logical_date, settings.extracts_dir)
     policies = [{**item.as_dict(), "label": item.policy.display_name(settings.language)} for item in plans]
-    report_dir = settings.reports_dir / "retention"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    report_path = report_dir / f"plan-{_safe_name(ctx.run_id)}.json"
+    report_path = settings.reports_dir / "retention" / f"plan-{_safe_name(ctx.run_id)}.json"
     report = {"as_of": ctx.logical_date.isoformat(), "configuration": config.source, "policies": policies}
-    report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_private_text(report_path, json.dumps(report, indent=2, ensure_ascii=False))
     due = sum(item.due for item in plans)
     details = {"step": "plan", "as_of": ctx.logical_date.isoformat(), "policies": policies, "report": str(report_path)}
     ctx.journal(store, activity="retention", purpose="retention", started_at=started_at,

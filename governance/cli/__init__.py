@@ -31,7 +31,11 @@ console = Console()
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level.")) -> None:
+    from governance.private_files import restrict_umask
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    # Every command may write personal data: a store, an export, a report.
+    restrict_umask()
 
 
 @app.command()
