@@ -121,7 +121,11 @@ def build_consent_extract(ctx: RunContext, extract: str, settings: Settings | No
             started_at=started_at,
             records_in=None,
             records_out=0,
-            details={"extract": extract, "error": str(error)},
+            details={
+                "extract": extract,
+                "error": str(error),
+                "quarantined_previous": error.result.as_dict()["quarantined_previous"],
+            },
             status="violation",
         )
         raise
