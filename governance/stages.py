@@ -298,3 +298,23 @@ def ingest_source(
         status="success" if run.state.complete else "partial",
     )
     return details
+
+
+def retry_quarantine(ctx: RunContext, source: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """Read the quarantined rows again, load those that now pass, and journal the counts per source."""
+    from governance.quarantine import retry_quarantine as retry
+
+    started_at = datetime.now(UTC)
+    store = open_store(settings)
+    results = [counts.as_dict() for counts in retry(store, source=source, run_id=ctx.run_id)]
+    details = {"step": "quarantine_retry", "source_filter": source, "sources": results}
+    ctx.journal(
+        store,
+        activity="review_collection",
+        purpose="review_collection",
+        started_at=started_at,
+        records_in=sum(int(item["retried"]) for item in results),
+        records_out=sum(int(item["loaded"]) for item in results),
+        details=details,
+    )
+    return details

@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import make_url
 
 from governance.crypto import (
@@ -204,6 +204,16 @@ class Store:
             .values(wrapped_key=None, shredded_at=datetime.now(UTC))
         )
         return result.rowcount or 0
+
+    def delete_keys(self, conn: Connection, subject_ids: list[str]) -> int:
+        """Delete the data keys of subjects that no row refers to any more; return how many were deleted."""
+        for subject_id in subject_ids:
+            self._data_keys.pop(subject_id, None)
+        deleted = 0
+        for start in range(0, len(subject_ids), 500):
+            chunk = subject_ids[start : start + 500]
+            deleted += conn.execute(delete(subject_keys).where(subject_keys.c.subject_id.in_(chunk))).rowcount or 0
+        return deleted
 
     def forget_cached_keys(self) -> None:
         self._data_keys.clear()
