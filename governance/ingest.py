@@ -51,8 +51,7 @@ T = TypeVar("T")
 # characters at most, and one multi-megabyte text would hold a masking partition for minutes.
 DEFAULT_MAX_TEXT_CHARS = 100_000
 PERSONAL_CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "postal_address")
-
-
+# Prefix of the subject of a quarantine row that names no known customer: one data key per row.
 QUARANTINE_SUBJECT_PREFIX = "quarantine:"
 
 
@@ -140,6 +139,8 @@ def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: 
     ).scalar()
     # A row of no known customer gets a key of its own, so that deleting it also makes every
     # backup copy unreadable.
+    # NOTE: retention and erasure delete such a row but keep its key; only a quarantine retry
+    # deletes the key with the row.
     subject_id = known_customer or f"{QUARANTINE_SUBJECT_PREFIX}{quarantine_id[:32]}"
     conn.execute(
         insert(quarantine).values(
