@@ -13,6 +13,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from governance.consent.purposes import current_purposes
 from governance.sources import crm_csv, survey_jsonl, trustpilot_csv
 from governance.sources.records import (
+    REVIEW_RECORD_READER,
     ConsentRecord,
     CustomerRecord,
     Rejected,
@@ -49,6 +51,8 @@ T = TypeVar("T")
 # characters at most, and one multi-megabyte text would hold a masking partition for minutes.
 DEFAULT_MAX_TEXT_CHARS = 100_000
 PERSONAL_CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "postal_address")
+# Prefix of the subject of a quarantine row that names no known customer: one data key per row.
+QUARANTINE_SUBJECT_PREFIX = "quarantine:"
 
 
 def customer_subject(customer_id: str) -> str:
@@ -121,6 +125,7 @@ def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: 
     """Store a rejected row encrypted, with its reason; return False when it was already there."""
     # Bytes that were not valid UTF-8 arrive as lone surrogates; keep them as escapes.
     raw = rejected.raw.encode("utf-8", "backslashreplace").decode("utf-8")
+    row = None if rejected.row is None else rejected.row.encode("utf-8", "backslashreplace").decode("utf-8")
     quarantine_id = hashlib.sha256(
         "\x1f".join([rejected.source, rejected.source_ref, raw]).encode("utf-8")
     ).hexdigest()
@@ -134,7 +139,9 @@ def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: 
     ).scalar()
     # A row of no known customer gets a key of its own, so that deleting it also makes every
     # backup copy unreadable.
-    subject_id = known_customer or f"quarantine:{quarantine_id[:32]}"
+    # NOTE: retention and erasure delete such a row but keep its key; only a quarantine retry
+    # deletes the key with the row.
+    subject_id = known_customer or f"{QUARANTINE_SUBJECT_PREFIX}{quarantine_id[:32]}"
     conn.execute(
         insert(quarantine).values(
             quarantine_id=quarantine_id,
@@ -144,6 +151,8 @@ def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: 
             customer_id=rejected.customer_id if known_customer else None,
             subject_id=subject_id,
             payload_enc=store.encrypt(conn, subject_id, raw, f"quarantine:{quarantine_id}"),
+            reader=rejected.reader,
+            row_enc=store.encrypt(conn, subject_id, row, f"quarantine:{quarantine_id}:row"),
             run_id=run_id,
             created_at=datetime.now(UTC),
         )
@@ -158,13 +167,28 @@ def _record_rejection(store: Store, conn: Connection, counts: LoadCounts, item: 
     log.info("Quarantined %s (%s): %s", item.source_ref, item.source, reason_kind(item.reason))
 
 
+@contextmanager
+def _transaction(store: Store, conn: Connection | None) -> Iterator[Connection]:
+    """Use the caller's connection and transaction when given one, else run in a transaction of its own."""
+    if conn is not None:
+        yield conn
+        return
+    with store.engine.begin() as own:
+        yield own
+
+
 def load_customers(
-    store: Store, items: Iterable[CustomerRecord | Rejected], source: str, run_id: str | None = None
+    store: Store,
+    items: Iterable[CustomerRecord | Rejected],
+    source: str,
+    run_id: str | None = None,
+    *,
+    conn: Connection | None = None,
 ) -> LoadCounts:
     """Upsert CRM customers with their identity and contact fields encrypted."""
     counts = LoadCounts(source)
     now = datetime.now(UTC)
-    with store.engine.begin() as conn:
+    with _transaction(store, conn) as conn:
         existing = {row.customer_id: row.content_hash for row in conn.execute(
             select(customers.c.customer_id, customers.c.content_hash))}
         seen: set[str] = set()
@@ -233,12 +257,17 @@ def _write_customers(
 
 
 def load_consents(
-    store: Store, items: Iterable[ConsentRecord | Rejected], source: str, run_id: str | None = None
+    store: Store,
+    items: Iterable[ConsentRecord | Rejected],
+    source: str,
+    run_id: str | None = None,
+    *,
+    conn: Connection | None = None,
 ) -> LoadCounts:
     """Append grant and withdrawal events to the consent ledger; events already there are skipped."""
     counts = LoadCounts(source)
     now = datetime.now(UTC)
-    with store.engine.begin() as conn:
+    with _transaction(store, conn) as conn:
         existing = set(conn.execute(select(consent_events.c.event_id)).scalars())
         erased = erased_customer_ids(conn)
         pending: list[dict[str, object]] = []
@@ -297,8 +326,28 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+def max_text_chars() -> int:
+    """Return the longest review text accepted: `REVIEW_GOV_MAX_TEXT_CHARS`, else the default."""
+    return int(os.environ.get("REVIEW_GOV_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS))
+
+
+def text_too_long_reason(item: ReviewRecord, max_chars: int) -> str | None:
+    """Return why the review's text is too long to mask, or None when it is not."""
+    if len(item.text) <= max_chars:
+        return None
+    return (
+        f"review text of {len(item.text)} characters is longer than the limit of {max_chars}; "
+        "raise REVIEW_GOV_MAX_TEXT_CHARS to accept it"
+    )
+
+
 def load_reviews(
-    store: Store, items: Iterable[ReviewRecord | Rejected], source: str, run_id: str | None = None
+    store: Store,
+    items: Iterable[ReviewRecord | Rejected],
+    source: str,
+    run_id: str | None = None,
+    *,
+    conn: Connection | None = None,
 ) -> LoadCounts:
     """Upsert reviews with raw text, title and author encrypted under the subject's data key.
 
@@ -306,8 +355,8 @@ def load_reviews(
     """
     counts = LoadCounts(source)
     now = datetime.now(UTC)
-    max_chars = int(os.environ.get("REVIEW_GOV_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS))
-    with store.engine.begin() as conn:
+    max_chars = max_text_chars()
+    with _transaction(store, conn) as conn:
         existing = {
             row.external_id: row.content_hash
             for row in conn.execute(
@@ -334,12 +383,11 @@ def load_reviews(
                     )
                     _record_rejection(store, conn, counts, conflict, run_id)
                     continue
-                if len(item.text) > max_chars:
+                too_long_reason = text_too_long_reason(item, max_chars)
+                if too_long_reason is not None:
                     too_long = Rejected(
-                        source, f"external id {item.external_id}",
-                        f"review text of {len(item.text)} characters is longer than the limit of {max_chars}; "
-                        "raise REVIEW_GOV_MAX_TEXT_CHARS to accept it",
-                        item.model_dump_json(), item.customer_id,
+                        source, f"external id {item.external_id}", too_long_reason,
+                        item.model_dump_json(), item.customer_id, reader=REVIEW_RECORD_READER,
                     )
                     _record_rejection(store, conn, counts, too_long, run_id)
                     continue

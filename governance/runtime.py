@@ -11,13 +11,19 @@ from typing import Any
 from sqlalchemy import Engine
 
 from governance.config import Settings, read_key
+from governance.private_files import open_data_dir
 from governance.register.journal import ExtractRecord, JournalEntry, append_entry
 from governance.store import Store, create_store_engine
 
 
 def open_store(settings: Settings | None = None) -> Store:
-    """Open the store named by the settings with the master key from `REVIEW_GOV_MASTER_KEY`."""
+    """Open the store named by the settings with the master key from `REVIEW_GOV_MASTER_KEY`.
+
+    The data folder is opened first (`governance.private_files`), so that the SQLite store and
+    every file the stage writes afterwards are readable by their owner only.
+    """
     settings = settings or Settings.from_env()
+    open_data_dir(settings.data_dir)
     return Store.open(settings.store_url, read_key("MASTER_KEY"))
 
 
@@ -39,6 +45,7 @@ def open_engine_read_only(settings: Settings | None = None) -> Engine:
                 f"No store at {url.database}: set REVIEW_GOV_STORE_URL to the store, "
                 "or create one with `review-gov db upgrade`."
             )
+    open_data_dir(settings.data_dir)
     engine = create_store_engine(settings.store_url)
     revision = current_revision(engine)
     if revision != head_revision():

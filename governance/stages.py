@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from governance.config import Settings
+from governance.private_files import write_private_text
 from governance.register.i18n import format_period, value_label
 from governance.register.journal import ExtractRecord
 from governance.runtime import RunContext, open_store
@@ -124,7 +125,11 @@ def build_consent_extract(ctx: RunContext, extract: str, settings: Settings | No
             started_at=started_at,
             records_in=None,
             records_out=0,
-            details={"extract": extract, "error": str(error)},
+            details={
+                "extract": extract,
+                "error": str(error),
+                "quarantined_previous": error.result.as_dict()["quarantined_previous"],
+            },
             status="violation",
         )
         raise
@@ -181,16 +186,14 @@ def plan_retention(ctx: RunContext, settings: Settings | None = None) -> dict[st
     settings, store, config = _retention_inputs(ctx, settings)
     plans = plan(store, config, ctx.logical_date, settings.extracts_dir)
     policies = [{**item.as_dict(), "label": item.policy.display_name(settings.language)} for item in plans]
-    report_dir = settings.reports_dir / "retention"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    report_path = report_dir / f"plan-{_safe_name(ctx.run_id)}.json"
+    report_path = settings.reports_dir / "retention" / f"plan-{_safe_name(ctx.run_id)}.json"
     report = {
         "as_of": ctx.logical_date.isoformat(),
         "configuration": config.source,
         "language": settings.language,
         "policies": [_labelled_plan(plan, settings.language) for plan in plans],
     }
-    report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_private_text(report_path, json.dumps(report, indent=2, ensure_ascii=False))
     due = sum(item.due for item in plans)
     details = {"step": "plan", "as_of": ctx.logical_date.isoformat(), "policies": policies, "report": str(report_path)}
     ctx.journal(store, activity="retention", purpose="retention", started_at=started_at,
@@ -315,5 +318,25 @@ def ingest_source(
         records_out=run.counts.inserted + run.counts.updated,
         details=details,
         status="success" if run.state.complete else "partial",
+    )
+    return details
+
+
+def retry_quarantine(ctx: RunContext, source: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """Read the quarantined rows again, load those that now pass, and journal the counts per source."""
+    from governance.quarantine import retry_quarantine as retry
+
+    started_at = datetime.now(UTC)
+    store = open_store(settings)
+    results = [counts.as_dict() for counts in retry(store, source=source, run_id=ctx.run_id)]
+    details = {"step": "quarantine_retry", "source_filter": source, "sources": results}
+    ctx.journal(
+        store,
+        activity="review_collection",
+        purpose="review_collection",
+        started_at=started_at,
+        records_in=sum(int(item["retried"]) for item in results),
+        records_out=sum(int(item["loaded"]) for item in results),
+        details=details,
     )
     return details

@@ -40,9 +40,11 @@ def configure_environment() -> Path:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    from governance.private_files import open_data_dir
+
     data_dir = Path(os.environ.setdefault("REVIEW_GOV_DATA_DIR", str(PROJECT / "var")))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return data_dir
+    # The umask is inherited by the DAG runs and `review-gov` calls started from here.
+    return open_data_dir(data_dir)
 
 
 def load_demo_secrets(data_dir: Path) -> None:
@@ -131,7 +133,7 @@ def main() -> int:
         return test_one_dag(sys.argv[2])
 
     log_dir = data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(mode=0o700, exist_ok=True)
     print("Preparing the Airflow metadata database (SQLite, under AIRFLOW_HOME)...", flush=True)
     with (log_dir / "airflow-db-migrate.log").open("w", encoding="utf-8") as log:
         subprocess.check_call([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], stdout=log, stderr=log)

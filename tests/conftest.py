@@ -14,6 +14,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,20 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+
+
+@contextmanager
+def process_umask(mask: int) -> Iterator[None]:
+    """Set the process umask for a block, then restore the previous one.
+
+    Opening a store tightens the umask for the rest of the process, so a test of file modes sets
+    the usual 022 first: only the code under test can then make a file owner-only.
+    """
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _new_key() -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from tests.conftest import EXAMPLES, PROJECT, _postgres_schema_url
+from tests.conftest import EXAMPLES, PROJECT, _postgres_schema_url, process_umask
+from governance import stages
 from governance.config import Settings, read_key
 from governance.consent import extracts as extracts_module
 from governance.consent.extracts import (
@@ -35,6 +38,8 @@ from governance.consent.purposes import current_purposes
 from governance.consent.validation import data_docs_index
 from governance.ingest import ingest_exports
 from governance.masking import mask_partition, plan_partitions
+from governance.retention.extracts import SubjectMatcher, find_subject_lines
+from governance.runtime import RunContext
 from governance.runtime import open_store
 from governance.store import Store
 from governance.store.schema import consent_checks, customers, masked_reviews, register_journal, reviews
@@ -274,6 +279,115 @@ def test_failed_validation_writes_nothing(
     pages = "".join(path.read_text(encoding="utf-8") for path in docs.parent.rglob("*.html"))
     assert "review_publication" in pages
     assert "Source survey, finalité review_publication" in pages
+
+
+def _select_ignoring_consent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the selection let every survey review through, whatever its consent."""
+    real_select = extracts_module.select_rows
+
+    def select_ignoring_consent(extract, frame, snapshot, catalog):  # type: ignore[no-untyped-def]
+        _, counts = real_select(extract, frame, snapshot, catalog)
+        internal = frame[frame["source"] == "survey"].copy()
+        internal["internal"] = True
+        return internal, counts
+
+    monkeypatch.setattr(extracts_module, "select_rows", select_ignoring_consent)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_failed_validation_quarantines_previous(
+    bundled_store: Store, bundled: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extracts_dir = bundled.data_dir / "extracts"
+    quarantine_dir = extracts_dir / "quarantine"
+    shutil.rmtree(quarantine_dir, ignore_errors=True)
+    published = _build(bundled_store, bundled, "publication")
+    target = extracts_dir / "publication.parquet"
+    _select_ignoring_consent(monkeypatch)
+
+    with pytest.raises(ConsentViolationError, match="the previous extract was moved to") as raised:
+        build_extract(bundled_store, "publication", data_dir=bundled.data_dir, as_of=datetime.now(UTC), run_id="test-stale")
+
+    assert not target.exists()
+    quarantined = sorted(quarantine_dir.glob("publication-*.parquet"))
+    assert len(quarantined) == 1
+    assert str(quarantined[0]) in str(raised.value)
+    pd.testing.assert_frame_equal(pd.read_parquet(quarantined[0]), published)
+    assert _mode(quarantined[0]) == 0o600
+    assert _mode(quarantine_dir) == 0o700
+
+    reason_file = quarantined[0].with_suffix(".reason.json")
+    assert _mode(reason_file) == 0o600
+    reason_text = reason_file.read_text(encoding="utf-8")
+    reason = json.loads(reason_text)
+    assert reason["extract"] == "publication"
+    assert reason["purpose"] == "review_publication"
+    assert reason["run_id"] == "test-stale"
+    assert reason["violations"] > 0
+    assert reason["failed_expectations"]
+    assert reason["moved_from"] == str(target)
+    assert not re.search(r"C\d{6}", reason_text)
+    assert not any(review_id in reason_text for review_id in published["review_id"])
+
+    with bundled_store.engine.connect() as conn:
+        details = conn.execute(
+            select(consent_checks.c.details).order_by(consent_checks.c.check_id.desc()).limit(1)
+        ).scalar_one()
+    assert json.loads(details)["quarantined_previous"] == str(quarantined[0])
+
+    # Withdrawal and erasure search `publication*.parquet` under the extracts folder: they still
+    # reach the lines of the quarantined file.
+    some_review = str(published["review_id"].iloc[0])
+    found = find_subject_lines(extracts_dir, SubjectMatcher(set(), {some_review}), ["publication*.parquet"])
+    assert list(found) == [quarantined[0]]
+
+
+def test_report_mode_quarantines_previous(
+    bundled_store: Store, bundled: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quarantine_dir = bundled.data_dir / "extracts" / "quarantine"
+    shutil.rmtree(quarantine_dir, ignore_errors=True)
+    _build(bundled_store, bundled, "publication")
+    _select_ignoring_consent(monkeypatch)
+
+    result = build_extract(
+        bundled_store, "publication", data_dir=bundled.data_dir, as_of=datetime.now(UTC), run_id="test-report",
+        fail_on_violation=False,
+    )
+    again = build_extract(
+        bundled_store, "publication", data_dir=bundled.data_dir, as_of=datetime.now(UTC), run_id="test-report-2",
+        fail_on_violation=False,
+    )
+
+    assert not result.coverage.success
+    assert result.path is None
+    assert result.quarantined_previous is not None
+    assert result.quarantined_previous.parent == quarantine_dir
+    assert not (bundled.data_dir / "extracts" / "publication.parquet").exists()
+    assert again.quarantined_previous is None
+    assert len(list(quarantine_dir.glob("publication-*.parquet"))) == 1
+
+
+def test_stage_writes_owner_only_extract(bundled_store: Store, bundled: Settings) -> None:
+    docs_dir = bundled.data_dir / "gx" / "uncommitted" / "data_docs"
+    shutil.rmtree(docs_dir, ignore_errors=True)
+    context = RunContext(dag_id="review_consent", run_id="test-modes", task_id="publication_extract")
+
+    with process_umask(0o022):
+        details = stages.build_consent_extract(context, "publication")
+
+    path = Path(details["path"])
+    assert path == bundled.data_dir / "extracts" / "publication.parquet"
+    assert _mode(path) == 0o600
+    assert _mode(path.parent) == 0o700
+    assert _mode(bundled.data_dir) == 0o700
+    docs = data_docs_index(bundled.data_dir)
+    assert docs.exists()
+    assert _mode(docs) == 0o600
+    assert not [name for name in os.listdir(path.parent) if name.endswith(".tmp")]
 
 
 # -- withdrawal through the DAG ----------------------------------------------------------------

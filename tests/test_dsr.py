@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy import event, func, select, text
 from typer.testing import CliRunner
 
 from tests.bundled import crm_rows, load_bundled
+from tests.conftest import process_umask
 from governance.cli import app
 from governance.config import Settings, read_key
 from governance.consent.ledger import ConsentStatus, consent_states
@@ -186,6 +188,18 @@ def test_access_export_english(loaded: Store, settings_env: Path) -> None:
     assert export["customer"]["customer_id"] == target
     assert export["request"]["request_type"] == "access"
     assert "reviews" in export
+
+
+def test_access_export_owner_only(loaded: Store, settings_env: Path) -> None:
+    request = submit_request(loaded, RequestType.ACCESS, crm_rows()[0]["customer_id"])
+
+    with process_umask(0o022):
+        _run(loaded)
+
+    path = Path(get_request(loaded, request.request_id).output_path or "")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert not [other.name for other in path.parent.iterdir() if other != path]
 
 
 def test_withdrawal_appends_event(loaded: Store, settings_env: Path) -> None:

@@ -93,3 +93,90 @@ def test_upgrade_twice_is_noop(store_url: str) -> None:
     engine = create_store_engine(store_url)
     upgrade(engine)
     assert upgrade(engine) == (head_revision(), head_revision())
+
+
+def _insert_consent_event(engine) -> None:  # type: ignore[no-untyped-def]
+    """Insert one customer with one consent grant, with plain SQL that works at any revision."""
+    naive = NOW.replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO subject_keys (subject_id, wrapped_key, master_key_id, created_at) "
+            "VALUES ('customer:C1', :key, 'k', :now)"), {"key": b"x", "now": naive})
+        conn.execute(text(
+            "INSERT INTO customers (customer_id, subject_id, created_at, last_contact_at, content_hash, "
+            "ingested_at) VALUES ('C1', 'customer:C1', :now, :now, 'h', :now)"), {"now": naive})
+        conn.execute(text(
+            "INSERT INTO consent_events (event_id, consent_id, customer_id, purpose, event_type, occurred_at, "
+            "loaded_at) VALUES ('K1:grant', 'K1', 'C1', 'recontact', 'grant', :now, :now)"), {"now": naive})
+
+
+def _assert_ledger_rejects_update_allows_delete(engine) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE consent_events SET event_type = 'withdrawal'"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT event_type FROM consent_events")).scalar() == "grant"
+    with engine.begin() as conn:
+        deleted = conn.execute(text("DELETE FROM consent_events WHERE customer_id = 'C1'")).rowcount
+    assert deleted == 1
+
+
+def test_fresh_store_ledger_rejects_update(store_url: str) -> None:
+    engine = create_store_engine(store_url)
+    upgrade(engine)
+    _insert_consent_event(engine)
+
+    _assert_ledger_rejects_update_allows_delete(engine)
+
+
+def test_downgrade_drops_ledger_trigger(store_url: str) -> None:
+    engine = create_store_engine(store_url)
+    upgrade(engine)
+    _insert_consent_event(engine)
+
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+
+    assert current_revision(engine) == "0003"
+    with engine.begin() as conn:
+        updated = conn.execute(text("UPDATE consent_events SET source = 'crm'")).rowcount
+    assert updated == 1
+
+
+def test_cli_upgrades_0003_store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from governance.cli import app
+
+    engine = create_store_engine(store_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0003")
+    _insert_consent_event(engine)
+    with engine.begin() as conn:
+        # Before 0004 nothing stops an in-place edit of the ledger.
+        conn.execute(text("UPDATE consent_events SET source = 'crm'"))
+    monkeypatch.setenv("REVIEW_GOV_STORE_URL", store_url)
+
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    assert "from revision 0003 to 0004" in result.output
+    assert current_revision(engine) == head_revision() == "0004"
+    assert _schema_diff(engine) == []
+    _assert_ledger_rejects_update_allows_delete(engine)
+
+
+def test_cli_creates_fresh_store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from governance.cli import app
+
+    monkeypatch.setenv("REVIEW_GOV_STORE_URL", store_url)
+
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    assert f"from revision none (empty store) to {head_revision()}" in result.output
+    engine = create_store_engine(store_url)
+    assert current_revision(engine) == head_revision()
+    _insert_consent_event(engine)
+    _assert_ledger_rejects_update_allows_delete(engine)

@@ -24,7 +24,7 @@ from governance.retention.policies import (
 )
 from governance.runtime import RunContext
 from governance.store import Store
-from governance.store.schema import customers, masked_reviews, register_journal, reviews
+from governance.store.schema import consent_events, customers, masked_reviews, register_journal, reviews
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 CUTOFF = datetime(2023, 6, 1, tzinfo=UTC)
@@ -214,3 +214,31 @@ def test_personal_fields_unreadable_in_sql(store: Store) -> None:
     for stored in texts:
         for plain in plain_texts:
             assert plain.encode()[:30] not in bytes(stored)
+
+
+def test_consent_proof_deletes_withdrawn_events(store: Store, settings_env: Path) -> None:
+    load_bundled(store)
+    config = load_retention_policies()
+    with store.engine.connect() as conn:
+        withdrawn = set(
+            conn.execute(
+                select(consent_events.c.consent_id).where(consent_events.c.event_type == "withdrawal")
+            ).scalars()
+        )
+        total = conn.execute(select(func.count()).select_from(consent_events)).scalar()
+    assert withdrawn
+
+    counts = engine.RetentionCounts()
+    # Every withdrawal is past the 5-year period by 2040; the ledger's UPDATE trigger must not
+    # block these deletions.
+    engine.apply_policy(
+        store, config.by_name["consent_proof"], config, datetime(2040, 1, 1, tzinfo=UTC),
+        settings_env / "extracts", counts,
+    )
+
+    with store.engine.connect() as conn:
+        left = set(conn.execute(select(consent_events.c.consent_id)).scalars())
+        remaining = conn.execute(select(func.count()).select_from(consent_events)).scalar()
+    assert not left & withdrawn
+    assert counts.by_policy["consent_proof"]["consent_events"] == total - remaining
+    assert counts.by_policy["consent_proof"]["consent_events"] >= 2 * len(withdrawn)

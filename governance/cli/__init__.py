@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from governance.cli import bench, db, dsr, keys, pii, retention
+from governance.cli import bench, db, dsr, keys, pii, quarantine, retention
 from governance.cli.consent import consent_app
 from governance.cli.register import register_app
 from governance.cli.sources import app as sources_app
@@ -25,13 +25,18 @@ app.add_typer(db.app, name="db")
 app.add_typer(pii.app, name="pii")
 app.add_typer(sources_app, name="sources")
 app.add_typer(consent_app, name="consent")
+app.add_typer(quarantine.app, name="quarantine")
 
 console = Console()
 
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level.")) -> None:
+    from governance.private_files import restrict_umask
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    # Every command may write personal data: a store, an export, a report.
+    restrict_umask()
 
 
 @app.command()

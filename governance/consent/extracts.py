@@ -18,6 +18,8 @@ for those two extracts only, in memory, and written nowhere else.
 
 Each build selects rows, then re-derives every row's consent from the ledger independently of the
 selection, validates the whole with Great Expectations and writes the Parquet file only on success.
+On a failure the previous file is quarantined (`governance.consent.extract_files`), so that no
+consumer keeps reading an extract that may name customers who have withdrawn since.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, insert, select
 
 from governance.config import read_key
+from governance.consent.extract_files import quarantine_previous, write_parquet
 from governance.consent.ledger import (
     COVERAGE_OF_STATUS,
     ConsentSnapshot,
@@ -68,7 +71,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 class ConsentViolationError(RuntimeError):
-    """An extract failed its validation; nothing was written."""
+    """An extract failed its validation: nothing was written, and the previous file was quarantined."""
+
+    def __init__(self, message: str, result: ExtractResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
@@ -82,12 +89,14 @@ class ExtractResult:
     coverage: CoverageResult
     eligible_by_source: dict[str, dict[str, int]] = field(default_factory=dict)
     withdrawals_applied: dict[str, Any] = field(default_factory=dict)
+    quarantined_previous: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "extract": self.extract,
             "purpose": self.purpose,
             "path": str(self.path) if self.path else None,
+            "quarantined_previous": str(self.quarantined_previous) if self.quarantined_previous else None,
             "rows": self.rows,
             "coverage": self.coverage.as_dict(),
             "eligible_by_source": self.eligible_by_source,
@@ -342,7 +351,11 @@ def build_extract(
     fail_on_violation: bool = True,
     catalog: PurposeCatalog | None = None,
 ) -> ExtractResult:
-    """Select, validate and write one extract as Parquet; write nothing when validation fails."""
+    """Select, validate and write one extract as Parquet.
+
+    When validation fails, nothing is written and the previous file is moved to quarantine. With
+    `fail_on_violation` ConsentViolationError is then raised, else a warning is logged.
+    """
     if extract not in EXTRACTS:
         raise ValueError(f"Unknown extract {extract!r}: use one of {', '.join(EXTRACTS)}.")
     catalog = catalog or current_purposes()
@@ -372,40 +385,62 @@ def build_extract(
         language=language,
     )
     result = ExtractResult(extract, purpose.name, None, 0, coverage, eligible_by_source, withdrawals)
+    extracts_dir = data_dir / "extracts"
+    # NOTE: only a failed validation quarantines the previous file. A build that raises before
+    # its validation (store down, missing key) leaves it in place.
+    if not coverage.success:
+        reason = _quarantine_reason(result, run_id)
+        result.quarantined_previous = quarantine_previous(extracts_dir, extract, reason)
     _record_check(store, result, run_id)
 
     if not coverage.success:
+        previous = (
+            f"the previous extract was moved to {result.quarantined_previous}"
+            if result.quarantined_previous
+            else "no previous extract was published"
+        )
         message = (
             f"The {extract} extract failed its validation ({'; '.join(coverage.failed_expectations)}): "
             f"{coverage.violations} violations and {coverage.gaps} gaps for {purpose.name} out of "
             f"{coverage.checked} rows (sample review ids: "
-            f"{coverage.sample_violation_ids[:5] + coverage.sample_gap_ids[:5]}). Nothing was written; "
-            f"see the Data Docs at {coverage.data_docs}."
+            f"{coverage.sample_violation_ids[:5] + coverage.sample_gap_ids[:5]}). Nothing was written, and "
+            f"{previous}. See the Data Docs at {coverage.data_docs}."
         )
         if fail_on_violation:
-            raise ConsentViolationError(message)
+            raise ConsentViolationError(message, result)
         log.warning(message)
         return result
 
-    result.path = write_parquet(checked[list(COLUMNS[extract])], data_dir / "extracts", extract)
+    result.path = write_parquet(checked[list(COLUMNS[extract])], extracts_dir, extract)
     result.rows = len(checked)
     log.info("Wrote the %s extract: %d rows for purpose %s", extract, result.rows, purpose.name)
     return result
 
 
-def write_parquet(frame: pd.DataFrame, out_dir: Path, extract: str) -> Path:
-    """Write the extract atomically: a reader sees the old file or the new one, never half of one."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{extract}.parquet"
-    temporary = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(temporary, index=False)
-    temporary.replace(path)
-    return path
+def _quarantine_reason(result: ExtractResult, run_id: str) -> dict[str, Any]:
+    """Return why the previous extract is quarantined: counts and names, no customer or review id."""
+    coverage = result.coverage
+    return {
+        "reason": {
+            "fr": "la nouvelle extraction a échoué à sa validation : l'extraction précédente peut "
+                  "contenir des clients qui ont retiré leur consentement depuis",
+            "en": "the new build failed its validation, so the previous extract may name customers "
+                  "who have withdrawn their consent since",
+        },
+        "purpose": result.purpose,
+        "run_id": run_id,
+        "failed_expectations": coverage.failed_expectations,
+        "checked": coverage.checked,
+        "violations": coverage.violations,
+        "gaps": coverage.gaps,
+        "data_docs": coverage.data_docs,
+    }
 
 
 def _record_check(store: Store, result: ExtractResult, run_id: str) -> None:
     coverage = result.coverage
     details = {
+        "quarantined_previous": str(result.quarantined_previous) if result.quarantined_previous else None,
         "by_source": coverage.by_source,
         "by_consent_source": coverage.by_consent_source,
         "eligible_by_source": result.eligible_by_source,

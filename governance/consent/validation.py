@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from governance.private_files import private_dir
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -274,7 +276,8 @@ def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult
 @contextmanager
 def _locked(data_dir: Path) -> Iterator[None]:
     """Serialise access to the file-backed context: extract tasks of one run may run in parallel."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Great Expectations chooses the modes of its files, so the owner-only data folder protects them.
+    private_dir(data_dir)
     with (data_dir / "gx.lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

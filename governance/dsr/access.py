@@ -10,7 +10,6 @@ one entry counts the records of many people.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from governance.private_files import write_private_text
 from governance.register import i18n
 from governance.register.journal import iter_entries
 from governance.retention.erasure import quarantine_mentions
@@ -316,9 +316,4 @@ def build_access_export(
 
 def write_export(export: dict[str, Any], path: Path) -> Path:
     """Write the export as UTF-8 JSON, readable by its owner only, through a temporary file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(export, indent=2, ensure_ascii=False), encoding="utf-8")
-    temporary.chmod(0o600)
-    os.replace(temporary, path)
-    return path
+    return write_private_text(path, json.dumps(export, indent=2, ensure_ascii=False))

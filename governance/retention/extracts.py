@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from governance.config import read_key
+from governance.private_files import private_temp_file
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,13 @@ def remove_subject_lines(
         # NOTE: nothing locks the extracts folder against the DAGs that write it. An extract writer
         # that replaces this file between the read and the rename loses its version.
         remaining_rows = table.filter(pc.invert(mask))
-        temporary = path.with_name(path.name + ".tmp")
-        pq.write_table(remaining_rows, temporary)
-        os.replace(temporary, path)
+        temporary = private_temp_file(path)
+        try:
+            pq.write_table(remaining_rows, temporary)
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         removed[str(path.relative_to(extracts_dir))] = hits
         log.info("Removed %d subject lines from extract %s", hits, path.name)
     return removed

@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from governance.sources.base import Connector, FileOptions, PullContext, PullState
+from governance.sources.base import Connector, FileOptions, PullContext, PullState, Record
 from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 from governance.sources.text import clean_text, optional_text
 from governance.sources.trustpilot_csv import _reason
 
 SOURCE = "amazon_tsv"
+TYPE = "amazon_tsv"
 COLUMNS = [
     "marketplace", "customer_id", "review_id", "product_id", "product_parent", "product_title",
     "product_category", "star_rating", "helpful_votes", "total_votes", "vine", "verified_purchase",
@@ -50,28 +51,39 @@ def read(path: Path, source: str = SOURCE) -> Iterator[ReviewRecord | Rejected]:
             if len(row) != len(COLUMNS):
                 yield Rejected(source, ref, f"expected {len(COLUMNS)} fields, found {len(row)}", raw)
                 continue
-            values = dict(zip(COLUMNS, row, strict=True))
             try:
-                yield ReviewRecord(
-                    source=source,
-                    external_id=values["review_id"].strip(),
-                    review_date=parse_date(values["review_date"]),
-                    rating=parse_rating(values["star_rating"]),
-                    title=optional_text(values["review_headline"]),
-                    text=clean_text(values["review_body"]),
-                    language=MARKETPLACE_LANGUAGES.get(values["marketplace"].strip().upper()),
-                    channel="amazon",
-                )
+                yield review_from_fields(row, source)
             except ValueError as error:
-                yield Rejected(source, ref, _reason(error), raw)
+                # Fields never contain a tab, so `raw` splits back into the same fields on a retry.
+                yield Rejected(source, ref, _reason(error), raw, reader=TYPE)
+
+
+def review_from_fields(row: list[str], source: str = SOURCE) -> ReviewRecord:
+    """Build a review from the fields of a data row; raise ValueError naming what is invalid."""
+    if len(row) != len(COLUMNS):
+        raise ValueError(f"expected {len(COLUMNS)} fields, found {len(row)}")
+    values = dict(zip(COLUMNS, row, strict=True))
+    return ReviewRecord(
+        source=source,
+        external_id=values["review_id"].strip(),
+        review_date=parse_date(values["review_date"]),
+        rating=parse_rating(values["star_rating"]),
+        title=optional_text(values["review_headline"]),
+        text=clean_text(values["review_body"]),
+        language=MARKETPLACE_LANGUAGES.get(values["marketplace"].strip().upper()),
+        channel="amazon",
+    )
 
 
 class AmazonTsv(Connector):
     """An Amazon Customer Reviews TSV export."""
 
-    type_name: ClassVar[str] = "amazon_tsv"
+    type_name: ClassVar[str] = TYPE
     Options = FileOptions
 
     def records(self, ctx: PullContext, state: PullState) -> Iterator[ReviewRecord | Rejected]:
         state.full_listing = False
         return read(self.options.resolve(ctx.input_dir), self.name)
+
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        return review_from_fields(payload.split("\t"), self.name)

@@ -145,6 +145,15 @@ class Connector:
         """Yield the source's records and rejected rows, updating `state` as the pull goes."""
         raise NotImplementedError
 
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        """Read one quarantined row again with today's rules and store; raise ValueError if still invalid.
+
+        `payload` is the rejected row's `row`, or its `raw` when `row` was not set. Only the source
+        name is used, never the options, so a source since removed from the configuration can still
+        be retried.
+        """
+        raise NotImplementedError(f"Connector type {self.type_name} cannot read a quarantined row again.")
+
 
 def later(first: datetime | None, second: datetime | None) -> datetime | None:
     """Return the later of two optional datetimes."""

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Collection, Container, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
-from governance.sources.base import Connector, FileOptions, PullContext, PullState, SourceKind
+from governance.sources.base import Connector, FileOptions, PullContext, PullState, Record, SourceKind
 from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date
 from governance.sources.records import ConsentRecord, CustomerRecord, Rejected
 from governance.sources.trustpilot_csv import _reason
 
 CUSTOMERS_SOURCE = "crm_customers"
 CONSENTS_SOURCE = "crm_consents"
+CUSTOMERS_TYPE = "crm_customers_csv"
+CONSENTS_TYPE = "crm_consents_csv"
 
 # Exports write consent dates as midnight UTC, so a consent given today east of UTC can be dated
 # tomorrow. Past this margin, an event dated after the load cannot be true.
@@ -61,7 +64,10 @@ def read_customers(path: Path) -> Iterator[CustomerRecord | Rejected]:
         try:
             yield customer_from_row(row)
         except ValueError as error:
-            yield Rejected(CUSTOMERS_SOURCE, ref, _reason(error), raw, customer_id=row.get("customer_id"))
+            yield Rejected(
+                CUSTOMERS_SOURCE, ref, _reason(error), raw, customer_id=row.get("customer_id"),
+                reader=CUSTOMERS_TYPE, row=json.dumps(row, ensure_ascii=False),
+            )
 
 
 def consent_from_row(
@@ -128,13 +134,16 @@ def read_consents(
         try:
             yield consent_from_row(row, known_customers, purposes=purposes, loaded_at=loaded_at)
         except ValueError as error:
-            yield Rejected(CONSENTS_SOURCE, ref, _reason(error), raw, customer_id=customer_id)
+            yield Rejected(
+                CONSENTS_SOURCE, ref, _reason(error), raw, customer_id=customer_id,
+                reader=CONSENTS_TYPE, row=json.dumps(row, ensure_ascii=False),
+            )
 
 
 class CustomersCsv(Connector):
     """CRM customers from a CSV export."""
 
-    type_name: ClassVar[str] = "crm_customers_csv"
+    type_name: ClassVar[str] = CUSTOMERS_TYPE
     kind: ClassVar[SourceKind] = SourceKind.CUSTOMERS
     Options = FileOptions
 
@@ -142,14 +151,20 @@ class CustomersCsv(Connector):
         state.full_listing = False
         return read_customers(self.options.resolve(ctx.input_dir))
 
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        return customer_from_row(json.loads(payload))
+
 
 class ConsentsCsv(Connector):
     """Consents of CRM customers from a CSV export; rows naming an unknown customer are rejected."""
 
-    type_name: ClassVar[str] = "crm_consents_csv"
+    type_name: ClassVar[str] = CONSENTS_TYPE
     kind: ClassVar[SourceKind] = SourceKind.CONSENTS
     Options = FileOptions
 
     def records(self, ctx: PullContext, state: PullState) -> Iterator[ConsentRecord | Rejected]:
         state.full_listing = False
         return read_consents(self.options.resolve(ctx.input_dir), ctx.subjects)
+
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        return consent_from_row(json.loads(payload), ctx.subjects)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from governance.sources.base import Connector, PullContext, PullState, later
+from governance.sources.base import Connector, PullContext, PullState, Record, later
 from governance.sources.http import (
     HttpPolicy,
     MalformedResponse,
@@ -148,4 +148,9 @@ class PlatformConnector(Connector):
             yield self.normalise(raw, ctx, customer_id)
         except ValueError as error:
             ref = f"{self.platform} review {external_id}"
-            yield Rejected(self.name, ref, _reason(error), raw_text, customer_id=customer_id)
+            yield Rejected(self.name, ref, _reason(error), raw_text, customer_id=customer_id, reader=self.type_name)
+
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        """Normalise a stored review again: only reviews that were JSON objects with an id are retried."""
+        raw = json.loads(payload)
+        return self.normalise(raw, ctx, self.customer_of(raw, ctx))

@@ -77,15 +77,27 @@ class ConsentRecord(BaseModel):
     proof_ref: str | None = None
 
 
+REVIEW_RECORD_READER = "review_record"
+
+
 @dataclass(frozen=True)
 class Rejected:
-    """A source row that could not be read, kept for quarantine with its reason."""
+    """A source row that could not be read, kept for quarantine with its reason.
+
+    `reader` names what reads the row again when the quarantine is retried: a connector type, or
+    `review_record` for a normalised review rejected by the loader. It is None when a retry cannot
+    change the outcome, for example invalid bytes or a duplicate id in the same export. `row` is
+    the row as the reader takes it again, set only when `raw` loses information (a CSV row joined
+    without its quoting or its column names).
+    """
 
     source: str
     source_ref: str
     reason: str
     raw: str
     customer_id: str | None = None
+    reader: str | None = None
+    row: str | None = None
 
 
 def stable_id(source: str, external_id: str) -> str:

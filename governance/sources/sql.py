@@ -9,6 +9,7 @@ complete pull (or `since_default` on the first), so that each run reads only new
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from governance.sources.base import Connector, Credentials, PullContext, PullState, SourceKind
+from governance.sources.base import Connector, Credentials, PullContext, PullState, Record, SourceKind
 from governance.sources.crm_csv import (
     CONSENT_COLUMNS,
     CUSTOMER_COLUMNS,
@@ -76,6 +77,9 @@ class SqlConnector(Connector):
     def build(self, row: Mapping[str, str], ctx: PullContext) -> Any:
         raise NotImplementedError
 
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        return self.build(json.loads(payload), ctx)  # type: ignore[no-any-return]
+
     def records(self, ctx: PullContext, state: PullState) -> Iterator[Any]:
         state.full_listing = False
         engine = create_engine(database_url(self.options.url, ctx.credentials))
@@ -103,7 +107,10 @@ class SqlConnector(Connector):
                     except ValueError as error:
                         raw = "\x1f".join(f"{key}={value}" for key, value in row.items())
                         customer_id = row.get("customer_id") or None
-                        yield Rejected(self.name, f"query row {number}", _reason(error), raw, customer_id=customer_id)
+                        yield Rejected(
+                            self.name, f"query row {number}", _reason(error), raw, customer_id=customer_id,
+                            reader=self.type_name, row=json.dumps(row, ensure_ascii=False),
+                        )
         except SQLAlchemyError as error:
             # The driver's message may quote the URL; SQLAlchemy hides its password as ***.
             raise RuntimeError(f"Source {self.name}: reading the CRM database failed: {error}") from error

@@ -12,12 +12,13 @@ from collections.abc import Container, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from governance.sources.base import Connector, FileOptions, PullContext, PullState
+from governance.sources.base import Connector, FileOptions, PullContext, PullState, Record
 from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 from governance.sources.trustpilot_csv import _reason
 
 SOURCE = "survey"
+TYPE = "survey_jsonl"
 
 
 def read(path: Path, known_customers: Container[str]) -> Iterator[ReviewRecord | Rejected]:
@@ -43,12 +44,12 @@ def read(path: Path, known_customers: Container[str]) -> Iterator[ReviewRecord |
                 continue
             customer_id = str(item.get("customer_id") or "")
             if customer_id not in known_customers:
-                yield Rejected(SOURCE, ref, f"unknown customer id {customer_id!r}", line)
+                yield Rejected(SOURCE, ref, f"unknown customer id {customer_id!r}", line, reader=TYPE)
                 continue
             try:
                 yield response_from_item(item, known_customers)
             except ValueError as error:
-                yield Rejected(SOURCE, ref, _reason(error), line, customer_id=customer_id)
+                yield Rejected(SOURCE, ref, _reason(error), line, customer_id=customer_id, reader=TYPE)
 
 
 def response_from_item(item: Mapping[str, Any], known_customers: Container[str], source: str = SOURCE) -> ReviewRecord:
@@ -71,9 +72,13 @@ def response_from_item(item: Mapping[str, Any], known_customers: Container[str],
 class SurveyJsonl(Connector):
     """Survey responses from a JSONL export; responses of unknown customers are rejected."""
 
-    type_name: ClassVar[str] = "survey_jsonl"
+    type_name: ClassVar[str] = TYPE
     Options = FileOptions
 
     def records(self, ctx: PullContext, state: PullState) -> Iterator[ReviewRecord | Rejected]:
         state.full_listing = False
         return read(self.options.resolve(ctx.input_dir), ctx.subjects)
+
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        """Read a stored line again: only lines that were valid JSON objects are retried."""
+        return response_from_item(json.loads(payload), ctx.subjects, source=self.name)

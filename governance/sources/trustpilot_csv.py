@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import ValidationError
 
-from governance.sources.base import Connector, FileOptions, PullContext, PullState
+from governance.sources.base import Connector, FileOptions, PullContext, PullState, Record
 from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
 
 SOURCE = "trustpilot_csv"
+TYPE = "trustpilot_csv"
 COLUMNS = ["auteur", "opinion", "commentaire", "note", "date"]
 
 
@@ -43,34 +45,42 @@ def read(path: Path) -> Iterator[ReviewRecord | Rejected]:
             if len(row) != len(COLUMNS):
                 yield Rejected(SOURCE, ref, f"expected {len(COLUMNS)} fields, found {len(row)}", raw)
                 continue
-            author, title, text, rating, date = row
             try:
-                review_date = parse_date(date)
-                external_id = hashlib.sha256(
-                    "\x1f".join([author, date.strip(), title, text]).encode("utf-8")
-                ).hexdigest()[:40]
-                yield ReviewRecord(
-                    source=SOURCE,
-                    external_id=external_id,
-                    review_date=review_date,
-                    rating=parse_rating(rating),
-                    title=title or None,
-                    text=text,
-                    author=author or None,
-                )
+                yield review_from_fields(row)
             except ValueError as error:
-                yield Rejected(SOURCE, ref, _reason(error), raw)
+                yield Rejected(SOURCE, ref, _reason(error), raw, reader=TYPE, row=json.dumps(row, ensure_ascii=False))
+
+
+def review_from_fields(row: list[str], source: str = SOURCE) -> ReviewRecord:
+    """Build a review from the five fields of a data row; raise ValueError naming what is invalid."""
+    author, title, text, rating, date = row
+    review_date = parse_date(date)
+    external_id = hashlib.sha256(
+        "\x1f".join([author, date.strip(), title, text]).encode("utf-8")
+    ).hexdigest()[:40]
+    return ReviewRecord(
+        source=source,
+        external_id=external_id,
+        review_date=review_date,
+        rating=parse_rating(rating),
+        title=title or None,
+        text=text,
+        author=author or None,
+    )
 
 
 class TrustpilotCsv(Connector):
     """A Trustpilot CSV export made by hand; it has no review id, so deletions cannot be seen."""
 
-    type_name: ClassVar[str] = "trustpilot_csv"
+    type_name: ClassVar[str] = TYPE
     Options = FileOptions
 
     def records(self, ctx: PullContext, state: PullState) -> Iterator[ReviewRecord | Rejected]:
         state.full_listing = False
         return read(self.options.resolve(ctx.input_dir))
+
+    def reread(self, payload: str, ctx: PullContext) -> Record:
+        return review_from_fields(json.loads(payload), self.name)
 
 
 def _reason(error: ValueError) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import make_url
 
 from governance.crypto import (
@@ -16,6 +17,7 @@ from governance.crypto import (
     decrypt_value,
     encrypt_value,
 )
+from governance.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 from governance.store.schema import subject_keys
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ def create_store_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_sqlite_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
@@ -39,6 +41,17 @@ def create_store_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_private_sqlite_file(path: Path) -> None:
+    """Create a missing SQLite file as an empty, owner-only database.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they are owner-only too.
+    """
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if not path.exists():
+        # An empty file is a valid empty database.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE))
 
 
 def init_schema(engine: Engine) -> None:
@@ -191,6 +204,16 @@ class Store:
             .values(wrapped_key=None, shredded_at=datetime.now(UTC))
         )
         return result.rowcount or 0
+
+    def delete_keys(self, conn: Connection, subject_ids: list[str]) -> int:
+        """Delete the data keys of subjects that no row refers to any more; return how many were deleted."""
+        for subject_id in subject_ids:
+            self._data_keys.pop(subject_id, None)
+        deleted = 0
+        for start in range(0, len(subject_ids), 500):
+            chunk = subject_ids[start : start + 500]
+            deleted += conn.execute(delete(subject_keys).where(subject_keys.c.subject_id.in_(chunk))).rowcount or 0
+        return deleted
 
     def forget_cached_keys(self) -> None:
         self._data_keys.clear()

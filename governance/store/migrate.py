@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 
 from governance.store.schema import metadata
-from governance.store.triggers import install_append_only_triggers
+from governance.store.triggers import install_store_triggers
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _upgrade(conn: Connection) -> str | None:
     before = MigrationContext.configure(conn).get_current_revision()
     if not tables - {"alembic_version"}:
         metadata.create_all(conn)
-        install_append_only_triggers(conn)
+        install_store_triggers(conn)
         command.stamp(alembic_config(conn), "head")
         return before
     if before is None:
@@ -79,5 +79,5 @@ def _upgrade(conn: Connection) -> str | None:
         log.info("The store predates migrations: stamping it with revision %s", stamp)
         command.stamp(alembic_config(conn), stamp)
     command.upgrade(alembic_config(conn), "head")
-    install_append_only_triggers(conn)
+    install_store_triggers(conn)
     return before

@@ -134,6 +134,9 @@ consent_events = Table(
 )
 Index("ix_consent_events_customer_purpose", consent_events.c.customer_id, consent_events.c.purpose)
 
+READER_COMMENT = "connector type, or review_record, that reads the row again on a retry; NULL: not retryable"
+ROW_COMMENT = "the row as its reader reads it again, when the payload loses information"
+
 quarantine = Table(
     "quarantine",
     metadata,
@@ -144,6 +147,8 @@ quarantine = Table(
     Column("customer_id", String(32), nullable=True, comment="set when the row names a customer"),
     Column("subject_id", String(64), ForeignKey("subject_keys.subject_id"), nullable=False),
     Column("payload_enc", LargeBinary, nullable=False),
+    Column("reader", String(40), nullable=True, comment=READER_COMMENT),
+    Column("row_enc", LargeBinary, nullable=True, comment=ROW_COMMENT),
     Column("run_id", String(250)),
     Column("created_at", UTCDateTime, nullable=False),
 )
