@@ -136,6 +136,39 @@ def test_consents_sample_quarantines_bad_rows() -> None:
     ]
 
 
+CUSTOMER_HEADER = "customer_id,first_name,last_name,email,phone,postal_address,created_at,last_contact_at,channel\n"
+CUSTOMER_ROW = "C1,Ana,Test,ana@example.org,,,2024-01-02,2024-05-06,web"
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("C2,Ana,Test", "row has 3 fields, expected 9: missing ['email', 'phone', 'postal_address', 'created_at', 'last_contact_at', 'channel']"),
+        (CUSTOMER_ROW.replace("C1", "C2") + ",extra", "row has 10 fields, expected 9: quote the values that contain a comma"),
+    ],
+    ids=["short", "long"],
+)
+def test_crm_customer_wrong_field_count_quarantined(tmp_path: Path, row: str, reason: str) -> None:
+    path = tmp_path / "crm_customers.csv"
+    path.write_text(CUSTOMER_HEADER + CUSTOMER_ROW + "\n" + row + "\n", encoding="utf-8")
+    good, bad = list(crm_csv.read_customers(path))
+    assert isinstance(good, crm_csv.CustomerRecord)
+    assert isinstance(bad, Rejected)
+    assert bad.reason == reason
+    assert bad.customer_id == "C2"
+
+
+def test_crm_consent_short_row_quarantined(tmp_path: Path) -> None:
+    path = tmp_path / "consents.csv"
+    path.write_text(
+        "consent_id,customer_id,purpose,granted_at,withdrawn_at,source,policy_version\nK1,C1,recontact\n",
+        encoding="utf-8",
+    )
+    [bad] = list(crm_csv.read_consents(path, {"C1"}, purposes={"recontact"}))
+    assert isinstance(bad, Rejected)
+    assert bad.reason.startswith("row has 3 fields, expected 7")
+
+
 def test_invalid_bytes_quarantined(tmp_path: Path) -> None:
     path = tmp_path / "tp.csv"
     path.write_bytes(

@@ -24,15 +24,30 @@ CONSENTS_TYPE = "crm_consents_csv"
 FUTURE_DATE_TOLERANCE = timedelta(days=1)
 
 
-def _rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, str], str]]:
+def _rows(path: Path, required: list[str]) -> Iterator[tuple[str, dict[str, str], str, str | None]]:
+    """Yield each row's reference, values, raw text, and what is wrong with its shape (or None)."""
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = [column for column in required if column not in (reader.fieldnames or [])]
+        columns = list(reader.fieldnames or [])
+        missing = [column for column in required if column not in columns]
         if missing:
             raise ValueError(f"{path.name}: missing columns {missing}; found {reader.fieldnames}.")
         for row in reader:
-            raw = ",".join(str(value) for value in row.values())
-            yield f"{path.name}:line {reader.line_num}", row, raw
+            # DictReader puts the fields beyond the header under None, and gives None to the
+            # columns that a short row lacks.
+            extra = row.pop(None, None) or []  # type: ignore[call-overload]
+            absent = [column for column, value in row.items() if value is None]
+            values = {column: value or "" for column, value in row.items()}
+            raw = ",".join([*values.values(), *extra])
+            problem = None
+            if extra:
+                problem = (
+                    f"row has {len(columns) + len(extra)} fields, expected {len(columns)}: "
+                    "quote the values that contain a comma"
+                )
+            elif absent:
+                problem = f"row has {len(columns) - len(absent)} fields, expected {len(columns)}: missing {absent}"
+            yield f"{path.name}:line {reader.line_num}", values, raw, problem
 
 
 CUSTOMER_COLUMNS = ["customer_id", "first_name", "last_name", "email", "phone", "postal_address",
@@ -57,9 +72,12 @@ def customer_from_row(row: Mapping[str, str]) -> CustomerRecord:
 
 
 def read_customers(path: Path) -> Iterator[CustomerRecord | Rejected]:
-    for ref, row, raw in _rows(path, CUSTOMER_COLUMNS):
+    for ref, row, raw, problem in _rows(path, CUSTOMER_COLUMNS):
         if has_invalid_text(raw):
             yield Rejected(CUSTOMERS_SOURCE, ref, INVALID_TEXT_REASON, raw)
+            continue
+        if problem is not None:
+            yield Rejected(CUSTOMERS_SOURCE, ref, problem, raw, customer_id=row["customer_id"].strip() or None)
             continue
         try:
             yield customer_from_row(row)
@@ -120,11 +138,14 @@ def read_consents(
 ) -> Iterator[ConsentRecord | Rejected]:
     """Read consent rows; reject duplicate ids and every row `consent_from_row` finds invalid."""
     seen_ids: set[str] = set()
-    for ref, row, raw in _rows(path, CONSENT_COLUMNS):
+    for ref, row, raw, problem in _rows(path, CONSENT_COLUMNS):
         if has_invalid_text(raw):
             yield Rejected(CONSENTS_SOURCE, ref, INVALID_TEXT_REASON, raw)
             continue
         customer_id = row["customer_id"].strip() or None
+        if problem is not None:
+            yield Rejected(CONSENTS_SOURCE, ref, problem, raw, customer_id=customer_id)
+            continue
         consent_id = row["consent_id"].strip()
         if consent_id in seen_ids:
             reason = f"duplicate consent id {consent_id!r} in the same export"
