@@ -152,9 +152,11 @@ def _project(texts: list[str], n_process: int, cleanup: ExitStack) -> Callable[[
     return run
 
 
+NER_ALONE = "spaCy ner alone, nlp.pipe"
+
 VARIANTS: dict[str, tuple[Callable[[list[str], int, ExitStack], Callable[[], None]], int | None]] = {
     "spaCy tok2vec+ner, nlp.pipe (ceiling)": (_spacy_tok2vec_ner, 1),
-    "spaCy ner alone, nlp.pipe": (_spacy_ner, 1),
+    NER_ALONE: (_spacy_ner, 1),
     "spaCy with lemmas, nlp.pipe": (_spacy_with_lemmas, 1),
     "stock Presidio, per text": (_stock_presidio, 1),
     "stock Presidio, BatchAnalyzerEngine(64)": (_stock_presidio_batch, 1),
@@ -271,6 +273,7 @@ def run_benchmark(count: int, names: list[str] | None = None) -> dict[str, objec
     texts = build_texts(count)
     results = [run_variant(name, texts) for name in (names or list(VARIANTS))]
     ceiling = next((result for result in results if "ceiling" in result.name), None)
+    ner_alone = next((result for result in results if result.name == NER_ALONE), None)
     rows = []
     for result in results:
         row = asdict(result)
@@ -278,6 +281,9 @@ def run_benchmark(count: int, names: list[str] | None = None) -> dict[str, objec
         row["texts_per_cpu_second"] = round(result.texts / result.cpu_seconds, 1) if result.cpu_seconds else None
         row["ratio_to_ceiling"] = (
             round(result.texts_per_second / ceiling.texts_per_second, 3) if ceiling else None
+        )
+        row["ratio_to_ner_alone"] = (
+            round(result.texts_per_second / ner_alone.texts_per_second, 3) if ner_alone else None
         )
         rows.append(row)
     return {
