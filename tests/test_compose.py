@@ -253,10 +253,15 @@ def test_requirements_pin_locked_airflow() -> None:
         assert f"{package}=={versions[package]}" in requirement_lines, package
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH; install uv to compare")
+# `make` bootstraps uv into .tools/, so the comparison runs wherever `make test` does.
+UV = shutil.which("uv") or next((str(path) for path in [ROOT / ".tools" / "bin" / "uv"] if path.exists()), None)
+
+
+@pytest.mark.skipif(UV is None, reason="uv is not on PATH or in .tools/bin; run `make venv` to get it")
 def test_requirements_match_uv_export() -> None:
+    assert UV is not None
     exported = subprocess.run(
-        ["uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project"],
+        [UV, "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project"],
         cwd=ROOT,
         check=True,
         capture_output=True,
