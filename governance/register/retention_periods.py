@@ -47,7 +47,8 @@ def retention_periods() -> dict[str, RetentionPeriod]:
 
     Periods of stored categories are read from the retention job's configuration, so the register
     states what the job applies. Extract lines bound to a consent end with its withdrawal, when the
-    consent DAG rebuilds the extract; the journal is kept 5 years and never erased by a DAG.
+    consent DAG rebuilds the extract. The journal and the records of data subject requests are kept
+    5 years and never erased by a DAG.
     """
     config = load_retention_policies()
     periods: dict[str, RetentionPeriod] = {}
@@ -65,5 +66,9 @@ def retention_periods() -> dict[str, RetentionPeriod]:
         periods[name] = RetentionPeriod(name, None, "consent_withdrawal", "RGPD, article 7(3)", "review_consent")
     periods["processing_journal"] = RetentionPeriod(
         "processing_journal", 60, "entry_recorded", "Code civil, article 2224 (prescription)", None
+    )
+    # NOTE: no DAG deletes request records yet; the 5 years are the period to apply by hand.
+    periods["subject_requests"] = RetentionPeriod(
+        "subject_requests", 60, "request_received", "Code civil, article 2224 (prescription)", None
     )
     return periods
