@@ -24,7 +24,7 @@ from governance.csv_export import csv_format
 from governance.register import i18n
 from governance.register.activities import Activity, ProcessingRegister, retention_for
 from governance.register.journal import read_entries, verify_chain
-from governance.register.retention_periods import RetentionPeriod
+from governance.register.retention_periods import NOT_CONFIGURED, RetentionPeriod
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ def _yes_no(flag: bool, language: str) -> str:
 
 def describe_retention(period: RetentionPeriod, language: str) -> str:
     """Describe a retention period in one line: duration, starting event, source, enforcing DAG."""
+    if period.starts_from == NOT_CONFIGURED:
+        return i18n.label("retention_not_configured", language)
     event_key = period.starts_from
     if period.months and event_key == "consent_withdrawal":
         event_key = "after_consent_withdrawal"
@@ -322,6 +324,8 @@ def build_export(engine: Engine, register: ProcessingRegister, period: Period, l
             "head_hash": chain.head_hash,
             "first_broken_seq": chain.first_broken_seq,
             "reason": chain.reason,
+            "reason_code": chain.reason_code,
+            "reason_label": i18n.value_label("chain_breaks", chain.reason_code, language) if chain.reason_code else None,
             "broken_entry": chain.broken_entry,
         },
     }

@@ -29,6 +29,8 @@ class RetentionPeriod:
 
 
 CNIL_COMMERCIAL = "CNIL, référentiel « gestion commerciale », délibération 2021-131"
+# `starts_from` and `source` of a policy whose category has no policy in the retention configuration.
+NOT_CONFIGURED = "not_configured"
 
 
 # Register policy names and the category of the retention job's configuration that sets them.
@@ -55,7 +57,7 @@ def retention_periods() -> dict[str, RetentionPeriod]:
     for name, category in CATEGORY_OF_POLICY.items():
         policy = config.policy_for(category)
         if policy is None:
-            periods[name] = RetentionPeriod(name, None, "not set", "no retention policy configured", None)
+            periods[name] = RetentionPeriod(name, None, NOT_CONFIGURED, NOT_CONFIGURED, None)
             continue
         months = policy.period.years * 12 + policy.period.months
         source = CNIL_COMMERCIAL if category is DataCategory.CUSTOMER_IDENTITY else f"policies.yaml : {policy.name}"
