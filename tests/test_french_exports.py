@@ -58,7 +58,8 @@ def _package_codes() -> dict[str, set[str]]:
     """Return, per label group, the codes that the package itself writes or configures."""
     register = load_register()
     return {
-        "statuses": JOURNAL_STATUSES,
+        # An ingest run writes `partial` when a source pull stops before the end.
+        "statuses": JOURNAL_STATUSES | {"partial"},
         "entry_kinds": {"report", "outcome"},
         "activities": OTHER_ACTIVITIES,
         "purposes": set(PURPOSES) | set(current_purposes().names()) | OTHER_PURPOSES

@@ -150,6 +150,34 @@ def test_dsr_and_key_rotation_declared_in_export(store: Store) -> None:
     assert "5 ans à compter de la réception de la demande" in retention
 
 
+def test_summary_separates_statuses(store: Store) -> None:
+    statuses = {
+        "data_subject_request": ["success", "rejected", "rejected", "failed"],
+        "review_publication": ["violation", "success"],
+        "review_collection": ["partial", "cancelled"],
+    }
+    for activity, values in statuses.items():
+        for status in values:
+            append_entry(store.engine, JournalEntry(activity=activity, purpose=activity, status=status))
+    data = build_export(store.engine, load_register(), Period(), "fr")
+    summary = {row["activity"]: row for row in data["summary"]}
+
+    requests = summary["data_subject_request"]
+    assert requests["failures"] == 1
+    assert requests["rejected"] == 2
+    assert summary["review_publication"]["failures"] == 0
+    assert summary["review_publication"]["consent_violations"] == 1
+    # An unknown status counts as a failure, so it is not lost.
+    assert summary["review_collection"]["failures"] == 1
+    assert summary["review_collection"]["partial"] == 1
+    assert data["totals"]["failures"] == 2
+    assert data["totals"]["rejected"] == 2
+    assert data["totals"]["consent_violations"] == 1
+    page = render_html(data)
+    assert "<th>Demandes rejetées</th>" in page
+    assert "<th>Violations du consentement</th>" in page
+
+
 def test_missing_field_is_named() -> None:
     raw = _packaged()
     del _activity(raw, "recontact")["lawful_basis"]

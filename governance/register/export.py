@@ -210,8 +210,21 @@ def _processed(entry: dict[str, Any]) -> int:
     return int(entry["records_in"] or 0)
 
 
+# Journal statuses that the summary counts in a column of their own, by column; every other status
+# but `success` (an unknown one included) counts as a failure.
+STATUS_COLUMNS = {"rejected": "rejected", "consent_violations": "violation", "partial": "partial"}
+
+
+def _count_statuses(group: list[dict[str, Any]]) -> dict[str, int]:
+    """Count failed entries apart from rejected requests, consent violations and partial runs."""
+    statuses = Counter(entry["status"] for entry in group)
+    counts = {column: statuses.pop(status, 0) for column, status in STATUS_COLUMNS.items()}
+    statuses.pop("success", None)
+    return {"failures": sum(statuses.values()), **counts}
+
+
 def summarise(entries: list[dict[str, Any]], register: ProcessingRegister, language: str) -> list[dict[str, Any]]:
-    """Add up the journal entries of each activity: runs, failures, records, deletions, extracts."""
+    """Add up the journal entries of each activity: runs, outcomes, records, deletions, extracts."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in entries:
         groups[entry["activity"]].append(entry)
@@ -231,7 +244,7 @@ def summarise(entries: list[dict[str, Any]], register: ProcessingRegister, langu
             "declared": register.activity(reference) is not None,
             "runs": len({(entry["dag_id"], entry["run_id"]) for entry in group}),
             "entries": len(group),
-            "failures": sum(1 for entry in group if entry["status"] != "success"),
+            **_count_statuses(group),
             "records_processed": sum(_processed(entry) for entry in group),
             "records_written": sum(int(entry["records_out"] or 0) for entry in group),
             "records_deleted": sum(deletions.values()),
@@ -310,7 +323,7 @@ def build_export(engine: Engine, register: ProcessingRegister, period: Period, l
         "summary": summary,
         "totals": {
             key: sum(row[key] for row in summary)
-            for key in ("runs", "entries", "failures", "records_processed", "records_written",
+            for key in ("runs", "entries", "failures", *STATUS_COLUMNS, "records_processed", "records_written",
                         "records_deleted", "consents_checked", "extracts")
         },
         "undeclared_activities": [row["activity"] for row in summary
@@ -390,8 +403,9 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
             [[field["value"] for field in activity["fields"]] for activity in activities],
         )
     ]
-    summary_keys = ["activity", "runs", "entries", "failures", "records_processed", "records_written",
-                    "records_deleted", "deletions", "entities_masked", "consents_checked", "extracts"]
+    summary_keys = ["activity", "runs", "entries", "failures", *STATUS_COLUMNS, "records_processed",
+                    "records_written", "records_deleted", "deletions", "entities_masked", "consents_checked",
+                    "extracts"]
     written.append(write_table(
         output / "summary.csv",
         [i18n.label(key, language) for key in summary_keys],
