@@ -20,7 +20,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+import governance.cli
+import governance.cli.dsr
+
+from governance.cli import app
 from governance.config import Settings
 from governance.consent.ledger import ConsentStatus
 from governance.consent.purposes import current_purposes
@@ -474,3 +479,63 @@ def test_quarantine_reason_labels() -> None:
     for reason, expected in cases.items():
         assert i18n.reason_label(reason, "fr") == expected, reason
     assert i18n.reason_label("empty review text", "en") == "empty review text"
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Print the command tables 250 columns wide, so that no cell is wrapped or cut."""
+    monkeypatch.setattr(governance.cli.console, "width", 250)
+    monkeypatch.setattr(governance.cli.dsr.console, "width", 250)
+
+
+def test_summary_command_french_default(
+    journalled: dict[str, Any], wide_console: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REVIEW_GOV_LANGUAGE", raising=False)
+    result = CliRunner().invoke(app, ["summary"])
+
+    assert result.exit_code == 0, result.output
+    assert "Gouvernance des avis : bilan des exécutions" in result.output
+    assert "avis enregistrés : enquête de satisfaction" in result.output
+    assert "mis en quarantaine : enquête de satisfaction : note hors de l'intervalle 1 à 5" in result.output
+    assert "effacés par la conservation : Clés de chiffrement détruites" in result.output
+    assert "chaîne de hachage du journal" in result.output
+    for english in ("reviews stored", "quarantined", "rating out of range", "survey", "journal hash chain"):
+        assert english not in result.output, english
+
+
+def test_summary_command_english(journalled: dict[str, Any], wide_console: None) -> None:
+    result = CliRunner().invoke(app, ["summary", "--lang", "en"])
+
+    assert result.exit_code == 0, result.output
+    assert "Review governance: run summary" in result.output
+    assert "reviews stored: satisfaction survey" in result.output
+    assert "quarantined: satisfaction survey: rating out of range 1 to 5" in result.output
+    assert "deleted by retention: Data keys destroyed" in result.output
+    assert "avis enregistrés" not in result.output
+
+
+def test_summary_language_from_settings(
+    journalled: dict[str, Any], wide_console: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REVIEW_GOV_LANGUAGE", "en")
+    assert "Review governance: run summary" in CliRunner().invoke(app, ["summary"]).output
+    rejected = CliRunner().invoke(app, ["summary", "--lang", "de"])
+    assert rejected.exit_code == 2
+    assert "'de' is not supported" in rejected.output
+
+
+def test_dsr_list_command_languages(journalled: dict[str, Any], wide_console: None) -> None:
+    french = CliRunner().invoke(app, ["dsr", "list", "--lang", "fr"])
+    english = CliRunner().invoke(app, ["dsr", "list", "--lang", "en"])
+
+    assert french.exit_code == 0, french.output
+    assert "Demandes des personnes concernées" in french.output
+    for label in ("retrait du consentement", "Publication des avis", "effacement", "accès", "traitée", "rejetée"):
+        assert label in french.output, label
+    for code in ("withdrawal", "review_publication", "erasure", "completed", "rejected"):
+        assert code not in french.output, code
+    assert english.exit_code == 0, english.output
+    assert "Data subject requests" in english.output
+    for label in ("consent withdrawal", "Publishing reviews", "erasure", "access", "completed", "rejected"):
+        assert label in english.output, label

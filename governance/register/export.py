@@ -210,8 +210,8 @@ def _processed(entry: dict[str, Any]) -> int:
     return int(entry["records_in"] or 0)
 
 
-# Journal statuses that the summary counts in a column of their own, by column; every other status
-# but `success` (an unknown one included) counts as a failure.
+# Journal statuses that the summary counts in a column of their own, by column. Every other status
+# except `success` counts as a failure, an unknown one included.
 STATUS_COLUMNS = {"rejected": "rejected", "consent_violations": "violation", "partial": "partial"}
 
 
