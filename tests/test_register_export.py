@@ -98,7 +98,9 @@ def _journalled_activities() -> tuple[set[str], set[str]]:
     constants: dict[str, str] = {}
     for tree in trees.values():
         for node in tree.body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)):
+                continue
+            if isinstance(node.value.value, str):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         constants[target.id] = node.value.value

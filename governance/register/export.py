@@ -338,7 +338,9 @@ def build_export(engine: Engine, register: ProcessingRegister, period: Period, l
             "first_broken_seq": chain.first_broken_seq,
             "reason": chain.reason,
             "reason_code": chain.reason_code,
-            "reason_label": i18n.value_label("chain_breaks", chain.reason_code, language) if chain.reason_code else None,
+            "reason_label": (
+                i18n.value_label("chain_breaks", chain.reason_code, language) if chain.reason_code else None
+            ),
             "broken_entry": chain.broken_entry,
         },
     }
