@@ -20,27 +20,35 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+import governance.cli
+import governance.cli.dsr
+
+from governance.cli import app
 from governance.config import Settings
 from governance.consent.ledger import ConsentStatus
 from governance.consent.purposes import current_purposes
 from governance.dsr.execute import JOURNAL_ACTIVITY, JOURNAL_PURPOSE, WITHDRAWAL_SOURCE, execute_pending
+from governance.ingest import load_reviews
 from governance.dsr.requests import RequestStatus, RequestType, get_request, submit_request
 from governance.pii.config import DEFAULT_ENTITIES
 from governance.register import i18n
 from governance.register.activities import DataCategory as RegisterDataCategory
 from governance.register.activities import LawfulBasis, load_register
-from governance.register.export import ExportFormat, Period, export_register
-from governance.register.journal import ExtractRecord
+from governance.register.export import ExportFormat, Period, build_export, export_register
+from governance.register.journal import ExtractRecord, JournalEntry, append_entry, verify_chain
 from governance.register.outcomes import INTERNAL_DAGS, UNDECLARED_ACTIVITY, TaskOutcome, record_outcome
 from governance.register.stages import DPO_RECIPIENT, REGISTER_ACTIVITY, REGISTER_PURPOSE, export_month
 from governance.retention.policies import DataCategory, RetentionAction, StartEvent, load_retention_policies
 from governance.runtime import RunContext
+from governance.sources import survey_jsonl
 from governance.sources.records import PURPOSES
 from governance.stages import EXTRACT_RECIPIENTS, apply_retention, plan_retention, verify_retention
 from governance.store import Store
-from governance.store.schema import register_journal, reviews
+from governance.store.schema import customers, quarantine, register_journal, reviews
 from tests.bundled import load_bundled
+from tests.test_journal import _tamper
 
 CUSTOMERS = 40
 
@@ -55,7 +63,8 @@ def _package_codes() -> dict[str, set[str]]:
     """Return, per label group, the codes that the package itself writes or configures."""
     register = load_register()
     return {
-        "statuses": JOURNAL_STATUSES,
+        # An ingest run writes `partial` when a source pull stops before the end.
+        "statuses": JOURNAL_STATUSES | {"partial"},
         "entry_kinds": {"report", "outcome"},
         "activities": OTHER_ACTIVITIES,
         "purposes": set(PURPOSES) | set(current_purposes().names()) | OTHER_PURPOSES
@@ -92,6 +101,17 @@ def _journal_codes(store: Store) -> dict[str, set[str]]:
                 codes["extracts"].add(extract["name"])
                 codes["recipients"] |= set(extract["recipients"])
     return codes
+
+
+def _store_codes(store: Store) -> dict[str, set[str]]:
+    """Return, per label group, the channels and source names found in the store's rows."""
+    codes: dict[str, set[str]] = {"channels": set(), "review_sources": set()}
+    with store.engine.connect() as conn:
+        codes["channels"] |= set(conn.execute(select(customers.c.channel)).scalars())
+        codes["channels"] |= set(conn.execute(select(reviews.c.channel)).scalars())
+        codes["review_sources"] |= set(conn.execute(select(reviews.c.source)).scalars())
+        codes["review_sources"] |= set(conn.execute(select(quarantine.c.source)).scalars())
+    return {group: values - {None} for group, values in codes.items()}
 
 
 def _english_codes(*code_sets: dict[str, set[str]]) -> set[str]:
@@ -171,13 +191,36 @@ def _customers_with_reviews(store: Store, count: int) -> list[str]:
         return list(ids)[:count]
 
 
+# Survey responses of one customer that the survey reader rejects, one per reason.
+INVALID_RESPONSES = (
+    {"response_id": "X1", "submitted_at": "2026-03-05T00:00:00Z", "rating": 9, "comment": "ok"},
+    {"response_id": "X2", "submitted_at": "2026-02-31", "rating": 4, "comment": "ok"},
+    {"response_id": "X3", "submitted_at": "2026-03-05T00:00:00Z", "rating": 4, "comment": ""},
+)
+
+
+def _load_responses(store: Store, customer_id: str, folder: Path) -> None:
+    """Load survey responses of the customer: a recent valid one, which retention keeps, and the
+    invalid ones, which are quarantined with their reason."""
+    path = folder / "responses.jsonl"
+    valid = {"response_id": "X0", "submitted_at": datetime.now(UTC).date().isoformat(), "rating": 4,
+             "comment": "Livraison rapide"}
+    lines = [
+        json.dumps({**response, "customer_id": customer_id, "channel": "kiosk"})
+        for response in (valid, *INVALID_RESPONSES)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_reviews(store, survey_jsonl.read(path, {customer_id}), survey_jsonl.SOURCE)
+
+
 @pytest.fixture
-def journalled(store: Store, settings_env: Path) -> dict[str, Any]:
+def journalled(store: Store, settings_env: Path, tmp_path: Path) -> dict[str, Any]:
     """Fill a small store's journal through the stages; return the files the tests read."""
     load_bundled(store, customers_limit=CUSTOMERS)
     settings = Settings.from_env()
     config = load_retention_policies()
     withdrawn, erased, rejected = _customers_with_reviews(store, 3)
+    _load_responses(store, withdrawn, tmp_path)
     now = datetime.now(UTC)
 
     masking = RunContext(dag_id="review_masking", run_id="run-1", task_id="mask")
@@ -223,6 +266,15 @@ def test_journal_covers_every_kind(store: Store, journalled: dict[str, Any]) -> 
     assert {"customers", "reviews", "data_keys_shredded", "consents_withdrawn"} <= codes["deletion_categories"]
     assert codes["entity_types"] == set(DEFAULT_ENTITIES)
     assert DPO_RECIPIENT in codes["recipients"]
+
+
+def test_store_channels_and_sources_labelled(store: Store, journalled: dict[str, Any]) -> None:
+    codes = _store_codes(store)
+    assert {"app", "store", "web", "kiosk"} <= codes["channels"]
+    assert {"survey", "trustpilot_csv"} <= codes["review_sources"]
+    for group, values in codes.items():
+        for code in sorted(values):
+            assert code in i18n.CATALOG[group], (group, code)
 
 
 def test_journal_codes_have_labels(store: Store, journalled: dict[str, Any]) -> None:
@@ -285,7 +337,7 @@ def test_french_register_json_labels(store: Store, journalled: dict[str, Any], t
 
 
 def test_french_access_export_translated(store: Store, journalled: dict[str, Any]) -> None:
-    english = _english_codes(_package_codes(), _journal_codes(store))
+    english = _english_codes(_package_codes(), _journal_codes(store), _store_codes(store))
     export = json.loads(journalled["access_path"].read_text(encoding="utf-8"))
 
     displayed: list[str] = []
@@ -302,10 +354,16 @@ def test_french_access_export_translated(store: Store, journalled: dict[str, Any
         elif isinstance(value, str):
             displayed.append(value)
 
-    # The sections about the customer and their reviews hold their data as stored, not codes.
+    # The sections about the customer and their reviews hold their data as stored: only their
+    # enumerated fields are checked.
     sections = ("demande", "consentements", "entrées_du_registre", "demandes_précédentes", "durées_de_conservation")
     for section in sections:
         collect(export[section])
+    displayed.append(export["client"]["canal"])
+    for review in export["avis"]:
+        displayed += [review["source"], review["canal"]]
+    for row in export["lignes_en_quarantaine"]:
+        displayed += [row["source"], row["motif"]]
     assert _english_in(displayed, english) == []
     previous = export["demandes_précédentes"][0]
     assert previous["type_demande"] == "retrait du consentement"
@@ -313,6 +371,70 @@ def test_french_access_export_translated(store: Store, journalled: dict[str, Any
     assert previous["statut"] == "traitée"
     assert previous["finalité"] == "Publication des avis"
     assert export["entrées_du_registre"][0]["statut"] == "succès"
+
+
+def test_french_access_export_labels_values(store: Store, journalled: dict[str, Any]) -> None:
+    export = json.loads(journalled["access_path"].read_text(encoding="utf-8"))
+    customer = export["client"]
+    survey = [review for review in export["avis"] if review["source_code"] == "survey"]
+    rows = export["lignes_en_quarantaine"]
+
+    assert customer["canal"] == i18n.CATALOG["channels"][customer["canal_code"]]["fr"]
+    assert survey
+    for review in survey:
+        assert review["source"] == "enquête de satisfaction"
+        assert review["canal"] == i18n.CATALOG["channels"][review["canal_code"]]["fr"]
+    assert len(rows) == len(INVALID_RESPONSES)
+    assert {row["source"] for row in rows} == {"enquête de satisfaction"}
+    assert sorted(row["motif"] for row in rows) == [
+        "date illisible", "note hors de l'intervalle 1 à 5", "texte de l'avis vide",
+    ]
+    for row in rows:
+        assert row["motif_code"] != row["motif"]
+
+
+@pytest.mark.parametrize(
+    ("tampering", "reason_code"),
+    [
+        ("UPDATE register_journal SET records_in = 99 WHERE seq = 2", "hash_mismatch"),
+        ("UPDATE register_journal SET prev_hash = 'x' WHERE seq = 2", "link_mismatch"),
+        ("DELETE FROM register_journal WHERE seq = 2", "entry_missing"),
+    ],
+)
+def test_broken_chain_reason_translated(store: Store, tmp_path: Path, tampering: str, reason_code: str) -> None:
+    for index in range(3):
+        append_entry(store.engine, JournalEntry(activity="retention", purpose="retention", records_in=index))
+    _tamper(store, tampering)
+    report = verify_chain(store.engine)
+    _, [page] = export_register(store.engine, load_register(), Period(), "fr", ExportFormat.HTML, tmp_path / "r.html")
+    html = page.read_text(encoding="utf-8")
+    data = build_export(store.engine, load_register(), Period(), "fr")
+
+    assert report.reason_code == reason_code
+    assert data["chain"]["reason_code"] == reason_code
+    assert data["chain"]["reason_label"] == i18n.CATALOG["chain_breaks"][reason_code]["fr"]
+    assert data["chain"]["reason_label"].replace("'", "&#39;") in html
+    assert report.reason is not None
+    assert report.reason not in html
+
+
+def test_missing_retention_policy_translated(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The override gives the quarantine policy another category, so quarantine rows have no policy.
+    override = tmp_path / "policies.yaml"
+    override.write_text(
+        "policies:\n  - name: quarantine\n    category: extracts\n    period: P1Y\n"
+        "    start_event: collection\n    action: delete\n    legal_reference: test\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("REVIEW_GOV_RETENTION_POLICIES", str(override))
+    data = build_export(store.engine, load_register(), Period(), "fr")
+    described = data["retention_policies"]["quarantine_rows"]["description"]
+    fields = {field["key"]: field["value"] for field in data["activities"][0]["fields"]}
+
+    assert described == i18n.label("retention_not_configured", "fr")
+    assert "(quarantine_rows) : aucune politique de conservation configurée" in fields["retention"]
+    assert "not set" not in fields["retention"]
+    assert "no retention policy" not in fields["retention"]
 
 
 def test_french_retention_plan_translated(store: Store, journalled: dict[str, Any]) -> None:
@@ -344,3 +466,76 @@ def test_english_export_keeps_codes(store: Store, journalled: dict[str, Any], tm
     }
     for entry in data["journal"]:
         assert entry["status_label"] == english_statuses[entry["status"]]
+
+
+def test_quarantine_reason_labels() -> None:
+    cases = {
+        "malformed JSON: Expecting value at column 1": "JSON mal formé",
+        "malformed JSON page from the platform": "page JSON mal formée venant de la plateforme",
+        "expected 5 fields, found 7": "nombre de champs incorrect",
+        "unknown customer id '…'": "identifiant client inconnu",
+        "Input should be a valid string": i18n.CATALOG["quarantine_reasons"]["other"]["fr"],
+    }
+    for reason, expected in cases.items():
+        assert i18n.reason_label(reason, "fr") == expected, reason
+    assert i18n.reason_label("empty review text", "en") == "empty review text"
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Print the command tables 250 columns wide, so that no cell is wrapped or cut."""
+    monkeypatch.setattr(governance.cli.console, "width", 250)
+    monkeypatch.setattr(governance.cli.dsr.console, "width", 250)
+
+
+def test_summary_command_french_default(
+    journalled: dict[str, Any], wide_console: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REVIEW_GOV_LANGUAGE", raising=False)
+    result = CliRunner().invoke(app, ["summary"])
+
+    assert result.exit_code == 0, result.output
+    assert "Gouvernance des avis : bilan des exécutions" in result.output
+    assert "avis enregistrés : enquête de satisfaction" in result.output
+    assert "mis en quarantaine : enquête de satisfaction : note hors de l'intervalle 1 à 5" in result.output
+    assert "effacés par la conservation : Clés de chiffrement détruites" in result.output
+    assert "chaîne de hachage du journal" in result.output
+    for english in ("reviews stored", "quarantined", "rating out of range", "survey", "journal hash chain"):
+        assert english not in result.output, english
+
+
+def test_summary_command_english(journalled: dict[str, Any], wide_console: None) -> None:
+    result = CliRunner().invoke(app, ["summary", "--lang", "en"])
+
+    assert result.exit_code == 0, result.output
+    assert "Review governance: run summary" in result.output
+    assert "reviews stored: satisfaction survey" in result.output
+    assert "quarantined: satisfaction survey: rating out of range 1 to 5" in result.output
+    assert "deleted by retention: Data keys destroyed" in result.output
+    assert "avis enregistrés" not in result.output
+
+
+def test_summary_language_from_settings(
+    journalled: dict[str, Any], wide_console: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REVIEW_GOV_LANGUAGE", "en")
+    assert "Review governance: run summary" in CliRunner().invoke(app, ["summary"]).output
+    rejected = CliRunner().invoke(app, ["summary", "--lang", "de"])
+    assert rejected.exit_code == 2
+    assert "'de' is not supported" in rejected.output
+
+
+def test_dsr_list_command_languages(journalled: dict[str, Any], wide_console: None) -> None:
+    french = CliRunner().invoke(app, ["dsr", "list", "--lang", "fr"])
+    english = CliRunner().invoke(app, ["dsr", "list", "--lang", "en"])
+
+    assert french.exit_code == 0, french.output
+    assert "Demandes des personnes concernées" in french.output
+    for label in ("retrait du consentement", "Publication des avis", "effacement", "accès", "traitée", "rejetée"):
+        assert label in french.output, label
+    for code in ("withdrawal", "review_publication", "erasure", "completed", "rejected"):
+        assert code not in french.output, code
+    assert english.exit_code == 0, english.output
+    assert "Data subject requests" in english.output
+    for label in ("consent withdrawal", "Publishing reviews", "erasure", "access", "completed", "rejected"):
+        assert label in english.output, label

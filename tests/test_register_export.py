@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import csv
 import json
@@ -16,9 +17,13 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from governance.cli import app
+from governance.consent.purposes import current_purposes
+from governance.register import i18n
 from governance.register.activities import PACKAGED_CONFIG, RegisterConfigError, load_register, parse_register
 from governance.register.export import ExportFormat, Period, build_export, export_register, render_html
 from governance.register.i18n import LABELS
+from governance.register.journal import JournalEntry, append_entry
+from governance.register.outcomes import INTERNAL_DAGS, UNDECLARED_ACTIVITY
 from governance.register.stages import export_month, verify_journal
 from governance.retention.erasure import ANONYMISED_SUBJECT
 from governance.runtime import RunContext
@@ -26,7 +31,8 @@ from governance.stages import apply_retention, ingest_files, plan_retention, ver
 from governance.store import Store
 from governance.store.schema import consent_events, customers, masked_reviews, quarantine, reviews, subject_keys
 
-CRM_EXPORT = Path(__file__).resolve().parent.parent / "examples" / "internal" / "crm_customers.csv"
+PROJECT = Path(__file__).resolve().parent.parent
+CRM_EXPORT = PROJECT / "examples" / "internal" / "crm_customers.csv"
 UTF8_BOM = b"\xef\xbb\xbf"
 FIELD_LABEL_KEYS = ("lawful_basis", "retention", "transfers", "security_encryption", "dpia", "last_review")
 
@@ -44,7 +50,134 @@ def test_packaged_register_is_valid() -> None:
     references = [activity.reference for activity in register.activities]
     assert references == [
         "review_collection", "review_masking", "review_publication", "recontact", "ambassador_program", "retention",
+        "data_subject_request", "key_rotation",
     ]
+
+
+# Functions that pass a computed activity to the journal, and where the test checks its values.
+COMPUTED_ACTIVITY_SITES = {
+    # Passes its caller's `activity` through; the callers are scanned like any other site.
+    "governance/runtime.py:journal",
+    # The extract's consent purpose: every purpose of the purposes file.
+    "governance/stages.py:build_consent_extract",
+    # `resolve_activity`: a declared activity, an internal DAG's activity or `undeclared`.
+    "governance/register/outcomes.py:record_outcome",
+}
+
+
+class _ActivityArguments(ast.NodeVisitor):
+    """Collect the `activity=` arguments of one module's calls, by enclosing function."""
+
+    def __init__(self, site_prefix: str) -> None:
+        self.site_prefix = site_prefix
+        self.functions: list[str] = []
+        self.found: list[tuple[str, ast.expr]] = []
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.functions.append(node.name)
+        self.generic_visit(node)
+        self.functions.pop()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        for keyword in node.keywords:
+            if keyword.arg == "activity":
+                site = f"{self.site_prefix}:{self.functions[-1] if self.functions else '<module>'}"
+                self.found.append((site, keyword.value))
+        self.generic_visit(node)
+
+
+def _journalled_activities() -> tuple[set[str], set[str]]:
+    """Return the activity codes the source passes to the journal, and the sites that compute one.
+
+    A name is resolved through the module-level string constants of the scanned files.
+    """
+    files = sorted(
+        path for folder in ("governance", "plugins", "dags") for path in (PROJECT / folder).rglob("*.py")
+    )
+    trees = {path.relative_to(PROJECT).as_posix(): ast.parse(path.read_text(encoding="utf-8")) for path in files}
+    constants: dict[str, str] = {}
+    for tree in trees.values():
+        for node in tree.body:
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)):
+                continue
+            if isinstance(node.value.value, str):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        constants[target.id] = node.value.value
+
+    codes: set[str] = set()
+    computed: set[str] = set()
+    for name, tree in trees.items():
+        visitor = _ActivityArguments(name)
+        visitor.visit(tree)
+        for site, value in visitor.found:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                codes.add(value.value)
+            elif isinstance(value, ast.Name) and value.id in constants:
+                codes.add(constants[value.id])
+            else:
+                computed.add(site)
+    return codes, computed
+
+
+def test_journalled_activities_are_declared() -> None:
+    register = load_register()
+    codes, computed = _journalled_activities()
+
+    assert {"review_collection", "retention", "data_subject_request", "key_rotation", "register"} <= codes
+    assert computed == COMPUTED_ACTIVITY_SITES
+    for code in sorted(codes):
+        declared = register.activity(code) is not None or code in i18n.INTERNAL_ACTIVITIES
+        assert declared, f"activity {code!r} is journalled but not declared in the register"
+    for purpose in current_purposes().names():
+        assert register.activity(purpose) is not None, purpose
+    for activity, _purpose in INTERNAL_DAGS.values():
+        assert activity in i18n.INTERNAL_ACTIVITIES, activity
+    assert register.activity(UNDECLARED_ACTIVITY) is None
+
+
+def test_dsr_and_key_rotation_declared_in_export(store: Store) -> None:
+    for activity, purpose in (("data_subject_request", "data_subject_rights"), ("key_rotation", "security")):
+        append_entry(store.engine, JournalEntry(activity=activity, purpose=purpose, records_in=1, records_out=1))
+    data = build_export(store.engine, load_register(), Period(), "fr")
+    summary = {row["activity"]: row for row in data["summary"]}
+
+    assert data["undeclared_activities"] == []
+    assert summary["data_subject_request"]["declared"]
+    assert summary["key_rotation"]["declared"]
+    sheets = {activity["reference"]: activity["fields"] for activity in data["activities"]}
+    lawful_basis = {field["key"]: field["value"] for field in sheets["key_rotation"]}["lawful_basis"]
+    assert lawful_basis == "Obligation légale (art. 6.1.c)"
+    retention = {field["key"]: field["value"] for field in sheets["data_subject_request"]}["retention"]
+    assert "5 ans à compter de la réception de la demande" in retention
+
+
+def test_summary_separates_statuses(store: Store) -> None:
+    statuses = {
+        "data_subject_request": ["success", "rejected", "rejected", "failed"],
+        "review_publication": ["violation", "success"],
+        "review_collection": ["partial", "cancelled"],
+    }
+    for activity, values in statuses.items():
+        for status in values:
+            append_entry(store.engine, JournalEntry(activity=activity, purpose=activity, status=status))
+    data = build_export(store.engine, load_register(), Period(), "fr")
+    summary = {row["activity"]: row for row in data["summary"]}
+
+    requests = summary["data_subject_request"]
+    assert requests["failures"] == 1
+    assert requests["rejected"] == 2
+    assert summary["review_publication"]["failures"] == 0
+    assert summary["review_publication"]["consent_violations"] == 1
+    # An unknown status counts as a failure, so it is not lost.
+    assert summary["review_collection"]["failures"] == 1
+    assert summary["review_collection"]["partial"] == 1
+    assert data["totals"]["failures"] == 2
+    assert data["totals"]["rejected"] == 2
+    assert data["totals"]["consent_violations"] == 1
+    page = render_html(data)
+    assert "<th>Demandes rejetées</th>" in page
+    assert "<th>Violations du consentement</th>" in page
 
 
 def test_missing_field_is_named() -> None:

@@ -11,9 +11,11 @@ from rich.table import Table
 
 from governance.cli import bench, db, dsr, keys, pii, quarantine, retention
 from governance.cli.consent import consent_app
+from governance.cli.language import LANGUAGE_HELP, cli_label, labelled, resolve_language
 from governance.cli.register import register_app
 from governance.cli.sources import app as sources_app
 from governance.config import Settings
+from governance.register import i18n
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
 app.add_typer(register_app, name="register")
@@ -50,68 +52,96 @@ def init() -> None:
 
 
 @app.command()
-def summary(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables.")) -> None:
-    """Print what the pipeline did: reviews in, quarantine, masking, consent, deletions, journal."""
+def summary(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    language: str | None = typer.Option(None, "--lang", help=LANGUAGE_HELP),
+) -> None:
+    """Print what the pipeline did: reviews in, quarantine, masking, consent, deletions, journal.
+
+    The tables are in the `--lang` language; the JSON keeps the codes as stored.
+    """
     from governance.runtime import open_store
     from governance.summary import build_summary
 
+    language = resolve_language(language)
     settings = Settings.from_env()
     data = build_summary(open_store(settings), settings)
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
-    _print_summary(data)
+    _print_summary(data, language)
 
 
-def _print_summary(data: dict) -> None:
-    table = Table(title="Review governance: run summary", show_header=True)
-    table.add_column("What")
-    table.add_column("Count", justify="right")
+def _quarantine_label(key: str, language: str) -> str:
+    """Label a `source: reason kind` key of the summary's quarantine counts."""
+    source, _, reason = key.partition(": ")
+    return labelled(i18n.value_label("review_sources", source, language), i18n.reason_label(reason, language), language)
+
+
+def _print_summary(data: dict, language: str) -> None:
+    def label(key: str) -> str:
+        return cli_label(key, language)
+
+    table = Table(title=label("summary_title"), show_header=True)
+    table.add_column(label("what"))
+    table.add_column(label("count"), justify="right")
     for source, count in data["reviews_by_source"].items():
-        table.add_row(f"reviews stored: {source}", str(count))
+        name = i18n.value_label("review_sources", source, language)
+        table.add_row(labelled(label("reviews_stored"), name, language), str(count))
     for reason, count in data["quarantined"].items():
-        table.add_row(f"quarantined: {reason}", str(count))
-    table.add_row("reviews masked", str(data["reviews_masked"]))
+        table.add_row(labelled(label("quarantined"), _quarantine_label(reason, language), language), str(count))
+    table.add_row(label("reviews_masked"), str(data["reviews_masked"]))
     for entity, count in data["entities_masked"].items():
-        table.add_row(f"entities masked: {entity}", str(count))
+        name = i18n.value_label("entity_types", entity, language)
+        table.add_row(labelled(label("entities_masked"), name, language), str(count))
     for extract, check in data["consent"].items():
-        status = "passed" if check["success"] else "FAILED"
-        table.add_row(f"extract {extract}: rows validated ({status})", str(check["checked"]))
+        status = label("passed") if check["success"] else label("check_failed")
+        name = i18n.value_label("extracts", extract, language)
+        table.add_row(labelled(f"{label('extract')} {name}", f"{label('rows_validated')} ({status})", language),
+                      str(check["checked"]))
     for category, count in data["deleted"].items():
-        table.add_row(f"deleted by retention: {category}", str(count))
-    table.add_row("journal entries", str(data["journal_entries"]))
-    table.add_row("journal hash chain", "intact" if data["journal_chain_ok"] else "BROKEN")
+        name = i18n.value_label("deletion_categories", category, language)
+        table.add_row(labelled(label("deleted_by_retention"), name, language), str(count))
+    table.add_row(label("journal_entries"), str(data["journal_entries"]))
+    table.add_row(label("journal_chain"), label("chain_intact") if data["journal_chain_ok"] else label("chain_broken"))
     console.print(table)
+
     if data["consent"]:
-        console.print(_consent_table(data["consent"]))
+        console.print(_consent_table(data["consent"], language))
     for name, where in data["outputs"].items():
-        console.print(f"{name}: {where}")
+        console.print(labelled(label(name), where, language), highlight=False)
 
 
-# Consent states as stored, with the column header the table shows for each.
-CONSENT_STATES = {
-    "active": "active",
-    "withdrawn": "withdrawn",
-    "expired": "expired",
-    "absent": "absent",
-    "none": "no data",
-    "public_platform": "platform",
-}
+# Consent states as stored, in the order of the table's columns.
+CONSENT_STATES = ("active", "withdrawn", "expired", "absent", "none", "public_platform")
 
 
-def _consent_table(checks: dict) -> Table:
+def _consent_table(checks: dict, language: str) -> Table:
     """Tabulate, per purpose and review source, the consent of the rows each extract's rule selects."""
-    table = Table(title="Consent coverage per purpose and source", show_header=True)
-    for header in ("Purpose (extract)", "Source", "Selected by rule", *CONSENT_STATES.values(), "In extract", "Coverage %"):
-        table.add_column(header, justify="left" if header in ("Purpose (extract)", "Source") else "right")
+    def label(key: str) -> str:
+        return cli_label(key, language)
+
+    table = Table(title=label("consent_title"), show_header=True)
+    table.add_column(label("purpose_extract"))
+    table.add_column(label("source"))
+    headers = [
+        label("selected_by_rule"),
+        *(i18n.value_label("consent_states", state, language) for state in CONSENT_STATES),
+        label("in_extract"),
+        label("coverage_pct"),
+    ]
+    for header in headers:
+        table.add_column(header, justify="right")
     for extract, check in checks.items():
         in_extract = {source: sum(counts.values()) for source, counts in check["by_source"].items()}
+        purpose = i18n.value_label("purposes", check["purpose"], language)
         for source, counts in sorted(check["eligible_by_source"].items()):
             selected = sum(counts.values())
             kept = in_extract.get(source, 0) if check["success"] else 0
             share = 100.0 if selected == 0 else 100.0 * kept / selected
             table.add_row(
-                f"{check['purpose']} ({extract})", source, str(selected),
+                f"{purpose} ({i18n.value_label('extracts', extract, language)})",
+                i18n.value_label("review_sources", source, language), str(selected),
                 *(str(counts.get(state, 0)) for state in CONSENT_STATES), str(kept), f"{share:.1f}",
             )
     return table

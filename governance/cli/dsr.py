@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from governance.cli.language import LANGUAGE_HELP, cli_label, resolve_language
 from governance.config import Settings
 
 app = typer.Typer(help="Data subject requests: access, erasure, consent withdrawal.", no_args_is_help=True)
@@ -72,19 +73,29 @@ def submit(
 
 
 @app.command("list")
-def list_command(pending: bool = typer.Option(False, "--pending", help="Show only requests not yet completed.")) -> None:
+def list_command(
+    pending: bool = typer.Option(False, "--pending", help="Show only requests not yet completed."),
+    language: str | None = typer.Option(None, "--lang", help=LANGUAGE_HELP),
+) -> None:
     """List requests with their status and due date, oldest due date first."""
-    from governance.dsr.requests import list_requests
+    from governance.dsr.requests import RequestType, list_requests
+    from governance.register.i18n import value_label
     from governance.runtime import open_store
 
+    language = resolve_language(language)
     now = datetime.now(UTC)
-    table = Table(title="Data subject requests")
-    for column in ("request id", "type", "purpose", "received", "due", "status"):
-        table.add_column(column)
+    table = Table(title=cli_label("requests_title", language))
+    for column in ("request_id", "request_type", "purpose", "received", "due", "status"):
+        table.add_column(cli_label(column, language))
     for request in list_requests(open_store(), pending_only=pending):
-        status = request.status.value + (" (OVERDUE)" if request.is_overdue(now) else "")
+        status = value_label("request_statuses", request.status.value, language)
+        if request.is_overdue(now):
+            status += f" ({cli_label('overdue', language)})"
+        purpose = value_label("purposes", request.purpose, language) if request.purpose else ""
+        if request.purpose is None and request.request_type is RequestType.WITHDRAWAL:
+            purpose = cli_label("all_purposes", language)
         table.add_row(
-            request.request_id, request.request_type.value, request.purpose or "",
+            request.request_id, value_label("request_types", request.request_type.value, language), purpose,
             request.received_at.date().isoformat(), request.due_at.date().isoformat(), status,
         )
     console.print(table)

@@ -93,6 +93,9 @@ FIELD_NAMES: dict[str, dict[str, str]] = {
 REQUEST_VALUES = {"request_type": "request_types", "purpose": "purposes", "status": "request_statuses"}
 CONSENT_EVENT_VALUES = {"purpose": "purposes", "event_type": "consent_event_types", "source": "consent_sources"}
 JOURNAL_VALUES = {"activity": "activities", "purpose": "purposes", "status": "statuses"}
+CUSTOMER_VALUES = {"channel": "channels"}
+REVIEW_VALUES = {"source": "review_sources", "channel": "channels"}
+QUARANTINE_VALUES = {"source": "review_sources"}
 
 
 class Labeller:
@@ -107,6 +110,14 @@ class Labeller:
 
     def value(self, group: str, code: str) -> str:
         return i18n.value_label(group, code, self.language)
+
+    def quarantine_record(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Translate a quarantine row; its reason gets a label, and the stored English reason in `<reason>_code`."""
+        reason = values["reason"]
+        record = self.record({key: value for key, value in values.items() if key != "reason"}, QUARANTINE_VALUES)
+        record[self("reason")] = i18n.reason_label(reason, self.language)
+        record[f"{self('reason')}_code"] = reason
+        return record
 
     def record(self, values: dict[str, Any], enumerated: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Translate the keys; give each `enumerated` field its label, and its stored code in `<field>_code`.
@@ -284,8 +295,8 @@ def build_access_export(
 
     export = {
         label("request"): label.record({**request, "generated_at": datetime.now(UTC)}, enumerated=REQUEST_VALUES),
-        label("customer"): label.record(customer),
-        label("reviews"): [label.record(row) for row in review_rows],
+        label("customer"): label.record(customer, enumerated=CUSTOMER_VALUES),
+        label("reviews"): [label.record(row, enumerated=REVIEW_VALUES) for row in review_rows],
         label("consents"): {
             label("consent_events"): [label.record(event, enumerated=CONSENT_EVENT_VALUES) for event in events],
             label("consent_state"): {
@@ -294,7 +305,7 @@ def build_access_export(
             },
             f"{label('consent_state')}_code": dict(sorted(state.items())),
         },
-        label("quarantine"): [label.record(row) for row in quarantine_rows],
+        label("quarantine"): [label.quarantine_record(row) for row in quarantine_rows],
         label("extracts"): [
             {label("file"): str(path.relative_to(extracts_dir)), label("lines"): _plain(lines)}
             for path, lines in extract_lines.items()

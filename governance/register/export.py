@@ -24,7 +24,7 @@ from governance.csv_export import csv_format
 from governance.register import i18n
 from governance.register.activities import Activity, ProcessingRegister, retention_for
 from governance.register.journal import read_entries, verify_chain
-from governance.register.retention_periods import RetentionPeriod
+from governance.register.retention_periods import NOT_CONFIGURED, RetentionPeriod
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ def _yes_no(flag: bool, language: str) -> str:
 
 def describe_retention(period: RetentionPeriod, language: str) -> str:
     """Describe a retention period in one line: duration, starting event, source, enforcing DAG."""
+    if period.starts_from == NOT_CONFIGURED:
+        return i18n.label("retention_not_configured", language)
     event_key = period.starts_from
     if period.months and event_key == "consent_withdrawal":
         event_key = "after_consent_withdrawal"
@@ -208,8 +210,21 @@ def _processed(entry: dict[str, Any]) -> int:
     return int(entry["records_in"] or 0)
 
 
+# Journal statuses that the summary counts in a column of their own, by column. Every other status
+# except `success` counts as a failure, an unknown one included.
+STATUS_COLUMNS = {"rejected": "rejected", "consent_violations": "violation", "partial": "partial"}
+
+
+def _count_statuses(group: list[dict[str, Any]]) -> dict[str, int]:
+    """Count failed entries apart from rejected requests, consent violations and partial runs."""
+    statuses = Counter(entry["status"] for entry in group)
+    counts = {column: statuses.pop(status, 0) for column, status in STATUS_COLUMNS.items()}
+    statuses.pop("success", None)
+    return {"failures": sum(statuses.values()), **counts}
+
+
 def summarise(entries: list[dict[str, Any]], register: ProcessingRegister, language: str) -> list[dict[str, Any]]:
-    """Add up the journal entries of each activity: runs, failures, records, deletions, extracts."""
+    """Add up the journal entries of each activity: runs, outcomes, records, deletions, extracts."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in entries:
         groups[entry["activity"]].append(entry)
@@ -229,7 +244,7 @@ def summarise(entries: list[dict[str, Any]], register: ProcessingRegister, langu
             "declared": register.activity(reference) is not None,
             "runs": len({(entry["dag_id"], entry["run_id"]) for entry in group}),
             "entries": len(group),
-            "failures": sum(1 for entry in group if entry["status"] != "success"),
+            **_count_statuses(group),
             "records_processed": sum(_processed(entry) for entry in group),
             "records_written": sum(int(entry["records_out"] or 0) for entry in group),
             "records_deleted": sum(deletions.values()),
@@ -308,7 +323,7 @@ def build_export(engine: Engine, register: ProcessingRegister, period: Period, l
         "summary": summary,
         "totals": {
             key: sum(row[key] for row in summary)
-            for key in ("runs", "entries", "failures", "records_processed", "records_written",
+            for key in ("runs", "entries", "failures", *STATUS_COLUMNS, "records_processed", "records_written",
                         "records_deleted", "consents_checked", "extracts")
         },
         "undeclared_activities": [row["activity"] for row in summary
@@ -322,6 +337,10 @@ def build_export(engine: Engine, register: ProcessingRegister, period: Period, l
             "head_hash": chain.head_hash,
             "first_broken_seq": chain.first_broken_seq,
             "reason": chain.reason,
+            "reason_code": chain.reason_code,
+            "reason_label": (
+                i18n.value_label("chain_breaks", chain.reason_code, language) if chain.reason_code else None
+            ),
             "broken_entry": chain.broken_entry,
         },
     }
@@ -386,8 +405,9 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
             [[field["value"] for field in activity["fields"]] for activity in activities],
         )
     ]
-    summary_keys = ["activity", "runs", "entries", "failures", "records_processed", "records_written",
-                    "records_deleted", "deletions", "entities_masked", "consents_checked", "extracts"]
+    summary_keys = ["activity", "runs", "entries", "failures", *STATUS_COLUMNS, "records_processed",
+                    "records_written", "records_deleted", "deletions", "entities_masked", "consents_checked",
+                    "extracts"]
     written.append(write_table(
         output / "summary.csv",
         [i18n.label(key, language) for key in summary_keys],

@@ -71,6 +71,18 @@ def value_labels(group: str, codes: Iterable[str], language: str) -> dict[str, s
     return {code: value_label(group, code, language) for code in codes}
 
 
+def reason_label(reason: str, language: str) -> str:
+    """Return the label of a quarantine reason: the longest `quarantine_reasons` key it starts with.
+
+    NOTE: reasons from pydantic validation (a missing or malformed field, say) match no key, so
+    they get the generic `other` label. The export keeps the stored English reason as its code.
+    """
+    reasons = CATALOG["quarantine_reasons"]
+    matches = [key for key in reasons if key != "other" and reason.startswith(key)]
+    key = max(matches, key=len) if matches else "other"
+    return reasons[key][language]
+
+
 def check_language(language: str) -> str:
     """Return `language` when supported; raise ValueError naming the supported ones otherwise."""
     if language not in LANGUAGES:

@@ -228,7 +228,8 @@ class ChainReport:
     """The result of a chain verification: how many entries were read and the first broken one.
 
     `broken_entry` contains the ids of the broken row (entry id, DAG, run, task, recorded at), so that
-    the DPO can find it; it is None when the entry itself is missing.
+    the DPO can find it; it is None when the entry itself is missing. `reason` is the English text
+    for logs, and `reason_code` its key in the `chain_breaks` labels that exports show.
     """
 
     entries: int
@@ -237,6 +238,7 @@ class ChainReport:
     broken_entry: dict[str, Any] | None = None
     head_seq: int | None = None
     head_hash: str | None = None
+    reason_code: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -288,14 +290,18 @@ def verify_chain(engine: Engine) -> ChainReport:
     for row in iter_entries(engine):
         count += 1
         if row["seq"] != expected_seq:
-            return ChainReport(count, expected_seq, f"entry {expected_seq} is missing (deleted)")
+            return ChainReport(
+                count, expected_seq, f"entry {expected_seq} is missing (deleted)", reason_code="entry_missing"
+            )
         if row["prev_hash"] != expected_prev:
             return ChainReport(
-                count, row["seq"], "previous-hash link does not match the entry before", _row_ids(row)
+                count, row["seq"], "previous-hash link does not match the entry before", _row_ids(row),
+                reason_code="link_mismatch",
             )
         if entry_hash(row) != row["entry_hash"]:
             return ChainReport(
-                count, row["seq"], "content does not match its hash (the row was edited)", _row_ids(row)
+                count, row["seq"], "content does not match its hash (the row was edited)", _row_ids(row),
+                reason_code="hash_mismatch",
             )
         expected_prev = row["entry_hash"]
         expected_seq += 1

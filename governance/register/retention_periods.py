@@ -29,6 +29,8 @@ class RetentionPeriod:
 
 
 CNIL_COMMERCIAL = "CNIL, référentiel « gestion commerciale », délibération 2021-131"
+# `starts_from` and `source` of a policy whose category has no policy in the retention configuration.
+NOT_CONFIGURED = "not_configured"
 
 
 # Register policy names and the category of the retention job's configuration that sets them.
@@ -47,14 +49,15 @@ def retention_periods() -> dict[str, RetentionPeriod]:
 
     Periods of stored categories are read from the retention job's configuration, so the register
     states what the job applies. Extract lines bound to a consent end with its withdrawal, when the
-    consent DAG rebuilds the extract; the journal is kept 5 years and never erased by a DAG.
+    consent DAG rebuilds the extract. The journal and the records of data subject requests are kept
+    5 years and never erased by a DAG.
     """
     config = load_retention_policies()
     periods: dict[str, RetentionPeriod] = {}
     for name, category in CATEGORY_OF_POLICY.items():
         policy = config.policy_for(category)
         if policy is None:
-            periods[name] = RetentionPeriod(name, None, "not set", "no retention policy configured", None)
+            periods[name] = RetentionPeriod(name, None, NOT_CONFIGURED, NOT_CONFIGURED, None)
             continue
         months = policy.period.years * 12 + policy.period.months
         source = CNIL_COMMERCIAL if category is DataCategory.CUSTOMER_IDENTITY else f"policies.yaml : {policy.name}"
@@ -65,5 +68,9 @@ def retention_periods() -> dict[str, RetentionPeriod]:
         periods[name] = RetentionPeriod(name, None, "consent_withdrawal", "RGPD, article 7(3)", "review_consent")
     periods["processing_journal"] = RetentionPeriod(
         "processing_journal", 60, "entry_recorded", "Code civil, article 2224 (prescription)", None
+    )
+    # NOTE: no DAG deletes request records yet; the 5 years are the period to apply by hand.
+    periods["subject_requests"] = RetentionPeriod(
+        "subject_requests", 60, "request_received", "Code civil, article 2224 (prescription)", None
     )
     return periods
