@@ -370,6 +370,16 @@ def test_export_command_rejects_bad_language(store: Store, settings_env: Path) -
     assert "'de' is not supported" in result.output
 
 
+def test_export_command_defaults_to_configured_language(
+    store: Store, settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REVIEW_GOV_LANGUAGE", "en")
+    target = tmp_path / "register.json"
+    result = CliRunner().invoke(app, ["register", "export", "--format", "json", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text(encoding="utf-8"))["language"] == "en"
+
+
 def _crm_values() -> dict[str, set[str]]:
     with CRM_EXPORT.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

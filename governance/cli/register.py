@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from governance.cli.language import LANGUAGE_HELP, resolve_language
+
 register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
 console = Console()
 
@@ -39,11 +41,12 @@ def register_activities(
     config: Path | None = typer.Option(
         None, "--config", help="Register YAML to validate (default: REVIEW_GOV_REGISTER_CONFIG or the packaged one)."
     ),
-    language: str = typer.Option("fr", "--lang", help="Language of the names: fr or en."),
+    language_option: str | None = typer.Option(None, "--lang", help=LANGUAGE_HELP),
 ) -> None:
     """Validate the register configuration and list its processing activities."""
     from governance.register.activities import RegisterConfigError, config_path, load_register
 
+    language = resolve_language(language_option)
     path = config or config_path()
     try:
         register = load_register(path)
@@ -66,7 +69,7 @@ def register_activities(
 
 @register_app.command("export")
 def register_export(
-    language: str = typer.Option("fr", "--lang", help="Language of the export: fr (default) or en."),
+    language_option: str | None = typer.Option(None, "--lang", help=LANGUAGE_HELP),
     export_format: str = typer.Option("html", "--format", help="html (one page), csv (a folder of files) or json."),
     start: str | None = typer.Option(None, "--from", help="First day of the period, YYYY-MM-DD (default: no limit)."),
     end: str | None = typer.Option(None, "--to", help="Last day of the period, included, YYYY-MM-DD (default: today)."),
@@ -78,11 +81,9 @@ def register_export(
     from governance.config import Settings
     from governance.register.activities import RegisterConfigError, load_register
     from governance.register.export import ExportFormat, Period, default_output, export_register
-    from governance.register.i18n import LANGUAGES
     from governance.runtime import open_engine_read_only
 
-    if language not in LANGUAGES:
-        raise typer.BadParameter(f"{language!r} is not supported: use {' or '.join(LANGUAGES)}.", param_hint="--lang")
+    language = resolve_language(language_option)
     formats = [item.value for item in ExportFormat]
     if export_format not in formats:
         raise typer.BadParameter(f"{export_format!r} is not a format: use {', '.join(formats)}.", param_hint="--format")
