@@ -16,6 +16,7 @@ from governance.cli.register import register_app
 from governance.cli.sources import app as sources_app
 from governance.config import Settings
 from governance.register import i18n
+from governance.cli.output import make_console
 
 app = typer.Typer(help="GDPR data governance for customer reviews.", no_args_is_help=True)
 app.add_typer(register_app, name="register")
@@ -29,7 +30,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(consent_app, name="consent")
 app.add_typer(quarantine.app, name="quarantine")
 
-console = Console()
+console = make_console()
 
 
 @app.callback()

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from governance.cli.output import make_console
 
 app = typer.Typer(help="Benchmarks of the pipeline stages.", no_args_is_help=True)
-# Wide enough for the table in a log file or CI output, where Rich would assume 80 columns.
-console = Console(width=max(Console().width, 140))
+console = make_console()
 
 
 @app.command("masking")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from governance.cli.output import make_console
+
 consent_app = typer.Typer(help="Consent per purpose: purposes and withdrawals.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 @consent_app.command("purposes")

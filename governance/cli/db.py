@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from governance.config import Settings
+from governance.cli.output import make_console
 
 app = typer.Typer(help="Schema migrations of the governance store (Alembic).", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 @app.command("upgrade")

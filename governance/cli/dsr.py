@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from governance.cli.language import LANGUAGE_HELP, cli_label, resolve_language
 from governance.config import Settings
+from governance.cli.output import make_console
 
 app = typer.Typer(help="Data subject requests: access, erasure, consent withdrawal.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 @app.command()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
+
+from governance.cli.output import make_console
 
 app = typer.Typer(help="The master key that wraps every data subject's data key.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 @app.command()

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from governance.cli.output import make_console
 
 app = typer.Typer(help="Detect, mask and evaluate personal data in review texts.", no_args_is_help=True)
-# Wide enough for the evaluation table when the output is a file or a pipe.
-console = Console(width=140)
+console = make_console()
 
 OperatorOption = Annotated[
     str,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from governance.cli.output import make_console
 
 app = typer.Typer(help="Rows rejected at ingest: counts, and retries once the cause is fixed.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 RETRY_COLUMNS = ("retried", "loaded", "superseded", "still_failing", "not_retryable", "inserted", "updated")
 

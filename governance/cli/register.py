@@ -6,13 +6,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from governance.cli.language import LANGUAGE_HELP, resolve_language
+from governance.cli.output import make_console
 
 register_app = typer.Typer(help="The processing register and its journal.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 def _parse_day(value: str | None, option: str) -> date | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from governance.config import Settings
+from governance.cli.output import make_console
 
 app = typer.Typer(help="Retention periods and their enforcement.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 @app.command()

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from governance.cli.output import make_console
 
 app = typer.Typer(help="Review sources: configuration, pulls and watermarks.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 LAST_PULL_COLUMNS = ("read", "inserted", "updated", "unchanged", "quarantined", "deleted", "requests")
 
