@@ -99,8 +99,8 @@ def quarantine_summary(store: Store) -> list[QuarantineGroup]:
 class RetryCounts:
     """Outcome of a retry for one source: row counts and kinds of reason, never values.
 
-    `loaded` rows left the quarantine because the store now holds their record. The loader's own
-    counts (`inserted` to `suppressed`) tell what the load changed.
+    `loaded` rows left the quarantine because the store now contains their record. The loader's own
+    counts (`inserted` to `suppressed`) show what the load changed.
     """
 
     source: str

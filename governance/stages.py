@@ -83,7 +83,7 @@ def mask_partition(ctx: RunContext, partition: dict[str, Any], settings: Setting
     return details
 
 
-# Who receives each consent-bound extract, for the register's record of recipients.
+# Recipients of each consent-bound extract, for the register's record of recipients.
 EXTRACT_RECIPIENTS = {
     "analytics": ["analysts"],
     "publication": ["public website"],

@@ -23,7 +23,7 @@ def test_proc_status_reads_own_memory():
 
 
 def test_worker_pool_variant_gives_result_and_exits():
-    # The variant process holds a worker pool; it must stop it and exit, not wait for it.
+    # The variant process starts a worker pool, so it must stop the pool before it can exit.
     result = run_variant("review-governance, all cores", build_texts(64))
     assert result.texts == 64
     assert result.seconds > 0

@@ -397,7 +397,7 @@ def _prefilter_of(recognizer: EntityRecognizer) -> _Prefilter:
     """Return the cheap condition a text must meet for ``recognizer`` to find anything in it.
 
     Presidio's email pattern needs a literal `@`. This project's number recognizers declare the
-    fewest digits a match holds in ``MIN_DIGITS``, and a recognizer may declare in ``HINT`` a
+    fewest digits of a match in ``MIN_DIGITS``, and a recognizer may declare in ``HINT`` a
     pattern that every match contains. Other recognizers always run.
     """
     if isinstance(recognizer, EmailRecognizer):
