@@ -364,6 +364,7 @@ def load_reviews(
             )
         }
         seen_in_load: dict[str, str] = {}
+        taken_in_load: set[str] = set()
         for chunk in _chunks(items, BATCH_SIZE):
             accepted: list[tuple[ReviewRecord, str, str]] = []
             for item in chunk:
@@ -391,9 +392,12 @@ def load_reviews(
                     )
                     _record_rejection(store, conn, counts, too_long, run_id)
                     continue
-                if existing.get(item.external_id) == content_hash:
+                if item.external_id in taken_in_load or existing.get(item.external_id) == content_hash:
+                    # An identical copy of a row taken earlier in this load, such as a duplicated
+                    # survey response, is stored once and counted as unchanged.
                     counts.unchanged += 1
                     continue
+                taken_in_load.add(item.external_id)
                 accepted.append((item, stable_id(item.source, item.external_id), content_hash))
             _write_reviews(store, conn, accepted, existing, counts, now)
     return counts

@@ -155,3 +155,21 @@ def test_overlong_review_quarantined(store: Store, monkeypatch) -> None:  # type
     with store.engine.connect() as conn:
         (reason,) = conn.execute(select(quarantine.c.reason)).scalars().all()
     assert "longer than the limit of 50" in reason
+
+
+def test_adjacent_duplicate_stored_once(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from governance.ingest import load_reviews
+    from governance.sources.records import ReviewRecord
+
+    review = ReviewRecord(
+        source="survey", external_id="S1", review_date=datetime(2026, 1, 1, tzinfo=UTC), text="Très bien.",
+    )
+    counts = load_reviews(store, [review, review], "survey")
+
+    assert counts.read == 2
+    assert counts.inserted == 1
+    assert counts.updated == 0
+    assert counts.unchanged == 1
+    assert _count(store, reviews) == 1
