@@ -187,3 +187,17 @@ def test_lone_surrogate_quarantined(tmp_path: Path) -> None:
                       '"2026-03-05T00:00:00Z", "rating": 4, "comment": "bad \\ud800 text"}')
     assert isinstance(item, Rejected)
     assert item.reason.startswith("invalid UTF-8 bytes")
+
+
+def test_survey_missing_id_quarantined(tmp_path: Path) -> None:
+    (item,) = _survey(tmp_path, _response(response_id=""))
+    assert isinstance(item, Rejected)
+    assert item.reason == "missing review id: set response_id in the survey export"
+
+
+def test_validation_reason_names_field(tmp_path: Path) -> None:
+    path = tmp_path / "crm_customers.csv"
+    path.write_text(CUSTOMER_HEADER + CUSTOMER_ROW.replace("C1", " ") + "\n", encoding="utf-8")
+    (item,) = list(crm_csv.read_customers(path))
+    assert isinstance(item, Rejected)
+    assert item.reason == "invalid customer_id: String should have at least 1 character"

@@ -57,9 +57,12 @@ def response_from_item(item: Mapping[str, Any], known_customers: Container[str],
     customer_id = str(item.get("customer_id") or "").strip()
     if customer_id not in known_customers:
         raise ValueError(f"unknown customer id {customer_id!r}")
+    response_id = str(item.get("response_id") or "")
+    if not response_id.strip():
+        raise ValueError("missing review id: set response_id in the survey export")
     return ReviewRecord(
         source=source,
-        external_id=str(item.get("response_id") or ""),
+        external_id=response_id,
         review_date=parse_date(str(item.get("submitted_at") or "")),
         rating=parse_rating(item.get("rating")),
         text=str(item.get("comment") or ""),

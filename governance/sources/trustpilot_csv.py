@@ -84,7 +84,18 @@ class TrustpilotCsv(Connector):
 
 
 def _reason(error: ValueError) -> str:
-    """Turn a parsing or pydantic error into one line that quotes no field value."""
-    if isinstance(error, ValidationError):
-        return "; ".join(item["msg"].removeprefix("Value error, ") for item in error.errors())
-    return str(error)
+    """Turn a parsing or pydantic error into one line that quotes no field value.
+
+    The records' own validators write whole reasons (`empty review text`). Pydantic's built-in
+    messages do not name the field, so the field name goes in front of them.
+    """
+    if not isinstance(error, ValidationError):
+        return str(error)
+    reasons = []
+    for item in error.errors():
+        if item["type"] == "value_error":
+            reasons.append(item["msg"].removeprefix("Value error, "))
+            continue
+        field = ".".join(str(part) for part in item["loc"])
+        reasons.append(f"invalid {field}: {item['msg']}" if field else item["msg"])
+    return "; ".join(reasons)
