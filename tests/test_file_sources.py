@@ -135,3 +135,17 @@ def test_bundled_exports_rerun_same_rows(store: Store) -> None:
     with store.engine.connect() as conn:
         names = set(conn.execute(select(reviews.c.source).distinct()).scalars())
     assert names == {"survey", "amazon_tsv"}
+
+
+def test_config_error_hides_values(tmp_path: Path) -> None:
+    entry = {"name": "crm_db", "type": "sql_customers", "url": "postgresql://crm@db/crm", "password": "hunter2-pw"}
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump({"sources": [entry]}), encoding="utf-8")
+    with pytest.raises(SourceConfigError) as caught:
+        load_sources(path)
+    message = str(caught.value)
+    assert "hunter2-pw" not in message
+    assert "crm@db" not in message
+    assert "\n" not in message
+    assert "query: Field required" in message
+    assert "password: Extra inputs are not permitted" in message

@@ -113,7 +113,7 @@ def _parse_entry(path: Path, position: int, entry: Any) -> ConfiguredSource:
     try:
         parsed = _Entry.model_validate(entry)
     except ValidationError as error:
-        raise SourceConfigError(f"{where}: {error}") from None
+        raise SourceConfigError(f"{where}: {describe_errors(error)}") from None
     if not re.fullmatch(NAME_PATTERN, parsed.name):
         raise SourceConfigError(
             f"{where}: invalid source name {parsed.name!r}; use lower-case letters, digits and _ (at most 40)."
@@ -126,7 +126,9 @@ def _parse_entry(path: Path, position: int, entry: Any) -> ConfiguredSource:
     try:
         options = connector_class.Options.model_validate(parsed.model_extra or {})
     except ValidationError as error:
-        raise SourceConfigError(f"{where} ({parsed.name}, {parsed.type}): invalid options: {error}") from None
+        raise SourceConfigError(
+            f"{where} ({parsed.name}, {parsed.type}): invalid options: {describe_errors(error)}"
+        ) from None
     return ConfiguredSource(
         name=parsed.name,
         connector_class=connector_class,
@@ -134,6 +136,19 @@ def _parse_entry(path: Path, position: int, entry: Any) -> ConfiguredSource:
         conn_id=parsed.conn_id or (f"review_gov_{parsed.name}" if connector_class.needs_credentials else None),
         enabled=parsed.enabled,
     )
+
+
+def describe_errors(error: ValidationError) -> str:
+    """Return pydantic's errors on one line, naming each field but not its value.
+
+    Pydantic's own text repeats the input, which may be a password or key written into the
+    sources file by mistake, and the message reaches task logs.
+    """
+    parts = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "entry"
+        parts.append(f"{field}: {item['msg']}")
+    return "; ".join(parts)
 
 
 def get_source(name: str, path: Path | None = None) -> ConfiguredSource:
