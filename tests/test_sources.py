@@ -201,3 +201,17 @@ def test_validation_reason_names_field(tmp_path: Path) -> None:
     (item,) = list(crm_csv.read_customers(path))
     assert isinstance(item, Rejected)
     assert item.reason == "invalid customer_id: String should have at least 1 character"
+
+
+def test_review_dates_normalised_to_utc() -> None:
+    paris = datetime.fromisoformat("2026-03-05T10:00:00+01:00")
+    record = ReviewRecord(source="test", external_id="R1", review_date=paris, updated_at=paris, text="Bien.")
+    assert record.review_date == datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+    assert record.review_date.utcoffset() is not None
+    assert record.review_date.tzinfo is UTC
+    assert record.updated_at is not None and record.updated_at.tzinfo is UTC
+
+
+def test_review_naive_date_rejected() -> None:
+    with pytest.raises(ValueError, match="date without a time zone"):
+        ReviewRecord(source="test", external_id="R1", review_date=datetime(2026, 3, 5), text="Bien.")

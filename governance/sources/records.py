@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -35,6 +35,15 @@ class ReviewRecord(BaseModel):
         if not value.strip():
             raise ValueError("empty review text")
         return value
+
+    @field_validator("review_date", "experience_date", "updated_at")
+    @classmethod
+    def _to_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("date without a time zone: a connector must give review dates in UTC")
+        return value.astimezone(UTC)
 
     @property
     def review_id(self) -> str:
