@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from governance.ingest import customer_subject, load_customers
 from governance.sources.base import Credentials, SourceConfigError
 from governance.sources.fake_platform import DEMO_SECRETS, FakePlatformServer
-from governance.sources.http import PlatformError
+from governance.sources.http import PlatformError, retry_after_seconds
 from governance.sources.records import CustomerRecord, stable_id
 from governance.sources.registry import ConfiguredSource, load_sources
 from governance.sources.runner import SourceRun, pull_source, read_watermark
@@ -32,6 +32,8 @@ TYPES = {
 # Reviews each fixture lists, how many of them are invalid, and what the `later` state changes.
 LISTED = {"google": 7, "trustpilot": 5, "yelp": 3, "tripadvisor": 7}
 INVALID = {"google": 2, "trustpilot": 1, "yelp": 0, "tripadvisor": 1}
+# Ids in each fixture that fail normalisation, so they are quarantined instead of stored.
+INVALID_IDS = {"google": {"g-005", "g-006"}, "trustpilot": {"tp-0004"}, "yelp": set(), "tripadvisor": {"900005"}}
 EDITED = {"google": "g-001", "trustpilot": "tp-0003", "yelp": "yelp-aaa2", "tripadvisor": "900002"}
 DELETED = {"google": "g-002", "trustpilot": "tp-0005", "yelp": "yelp-aaa3", "tripadvisor": "900004"}
 
@@ -205,6 +207,50 @@ def test_malformed_page_quarantined_then_resumed(store: Store, server: FakePlatf
     assert second.state.complete
     assert second.counts.inserted == 3
     assert len(stored(store, source.name)) == LISTED["tripadvisor"] - INVALID["tripadvisor"]
+
+
+def fixture_ids(server: FakePlatformServer, platform: str) -> set[str]:
+    return {str(review.get("reviewId") or review.get("id")) for review in server.reviews(platform)}
+
+
+@pytest.mark.parametrize("platform", list(TYPES))
+@pytest.mark.parametrize("kind", ["429", "500", "malformed"])
+def test_fault_loses_and_duplicates_nothing(
+    store: Store, server: FakePlatformServer, tmp_path: Path, platform: str, kind: str
+) -> None:
+    # Yelp returns one page. The other fixtures are read in three pages, and the fault hits the middle one.
+    page = 1 if platform == "yelp" else 2
+    server.add_fault(platform, page=page, kind=kind, retry_after="3")
+    source = configure(server, platform, tmp_path)
+    sleeps: list[float] = []
+
+    first = pull(store, source, platform, sleeps)
+    second = pull(store, source, platform)
+
+    expected = fixture_ids(server, platform) - INVALID_IDS[platform]
+    assert set(stored(store, source.name)) == expected
+    assert first.counts.inserted + second.counts.inserted == len(expected)
+    assert first.counts.updated + second.counts.updated == 0
+    assert first.deleted + second.deleted == 0
+    assert second.state.complete
+    malformed_pages = 1 if kind == "malformed" else 0
+    assert len(quarantine_reasons(store, source.name)) == len(INVALID_IDS[platform]) + malformed_pages
+    if kind == "malformed":
+        assert not first.state.complete
+        assert first.state.listed_ids is None
+    else:
+        assert first.state.complete
+        assert second.counts.inserted == 0
+    assert sleeps == {"429": [3.0], "500": [1.0], "malformed": []}[kind]
+
+
+def test_retry_after_http_date() -> None:
+    now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("Sun, 01 Mar 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Sun, 01 Mar 2026 11:59:00 GMT", now) == 0.0
+    assert retry_after_seconds("120", now) == 120.0
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None
 
 
 def test_malformed_page_deletes_nothing(store: Store, server: FakePlatformServer, tmp_path: Path) -> None:
