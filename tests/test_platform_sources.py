@@ -128,6 +128,35 @@ def test_platform_edit_and_deletion(store: Store, server: FakePlatformServer, tm
         assert conn.execute(select(masked_reviews.c.review_id)).scalars().all() == []
 
 
+def _mask_placeholder(store: Store, review_ids: list[str]) -> None:
+    """Store a placeholder masked text for reviews, as the masking stage would."""
+    with store.engine.begin() as conn:
+        for review_id in review_ids:
+            conn.execute(insert(masked_reviews).values(
+                review_id=review_id, masked_text="masked", entity_counts="{}", language="fr",
+                content_hash="placeholder", masked_at=datetime.now(UTC),
+            ))
+
+
+def test_deleted_review_left_out_of_extracts(store: Store, server: FakePlatformServer, tmp_path: Path) -> None:
+    from governance.consent.extracts import load_candidates
+
+    source = configure(server, "google", tmp_path)
+    pull(store, source, "google")
+    _mask_placeholder(store, [row["review_id"] for row in stored(store, source.name).values()])
+    deleted_id = stable_id(source.name, DELETED["google"])
+
+    server.set_state("later")
+    pull(store, source, "google")
+    # A masked text written after the deletion, by a masking run that read the review before it.
+    _mask_placeholder(store, [deleted_id])
+
+    with store.engine.connect() as conn:
+        candidates = set(load_candidates(conn)["review_id"])
+    assert deleted_id not in candidates
+    assert stable_id(source.name, "g-003") in candidates
+
+
 def test_deleted_review_restored_when_listed_again(store: Store, server: FakePlatformServer, tmp_path: Path) -> None:
     source = configure(server, "google", tmp_path)
     pull(store, source, "google")
