@@ -215,3 +215,20 @@ def test_review_dates_normalised_to_utc() -> None:
 def test_review_naive_date_rejected() -> None:
     with pytest.raises(ValueError, match="date without a time zone"):
         ReviewRecord(source="test", external_id="R1", review_date=datetime(2026, 3, 5), text="Bien.")
+
+
+def test_file_exports_decode_html(tmp_path: Path) -> None:
+    path = tmp_path / "tp.csv"
+    path.write_text(
+        "auteur;opinion;commentaire;note;date\n"
+        'Alice;"Prix &amp; qualité";"Très bien<br />Livraison &#34;express&#34;";4; 07 juin 2023\n',
+        encoding="utf-8",
+    )
+    (review,) = list(trustpilot_csv.read(path))
+    assert isinstance(review, ReviewRecord)
+    assert review.title == "Prix & qualité"
+    assert review.text == 'Très bien\nLivraison "express"'
+
+    (response,) = _survey(tmp_path, _response(comment="Accueil &eacute;tonnant<br/>Merci"))
+    assert isinstance(response, ReviewRecord)
+    assert response.text == "Accueil étonnant\nMerci"

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from governance.sources.base import Connector, FileOptions, PullContext, PullState, Record
 from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
+from governance.sources.text import clean_text
 from governance.sources.trustpilot_csv import _reason
 
 SOURCE = "survey"
@@ -65,7 +66,7 @@ def response_from_item(item: Mapping[str, Any], known_customers: Container[str],
         external_id=response_id,
         review_date=parse_date(str(item.get("submitted_at") or "")),
         rating=parse_rating(item.get("rating")),
-        text=str(item.get("comment") or ""),
+        text=clean_text(str(item.get("comment") or "")),
         language=item.get("language") or None,
         customer_id=customer_id,
         channel=item.get("channel") or None,

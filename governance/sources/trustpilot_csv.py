@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from governance.sources.base import Connector, FileOptions, PullContext, PullState, Record
 from governance.sources.parsing import INVALID_TEXT_REASON, has_invalid_text, parse_date, parse_rating
 from governance.sources.records import Rejected, ReviewRecord
+from governance.sources.text import clean_text, optional_text
 
 SOURCE = "trustpilot_csv"
 TYPE = "trustpilot_csv"
@@ -52,7 +53,11 @@ def read(path: Path) -> Iterator[ReviewRecord | Rejected]:
 
 
 def review_from_fields(row: list[str], source: str = SOURCE) -> ReviewRecord:
-    """Build a review from the five fields of a data row; raise ValueError naming what is invalid."""
+    """Build a review from the five fields of a data row; raise ValueError naming what is invalid.
+
+    The external id hashes the fields as exported, so decoding HTML in the title and text does not
+    change the ids of reviews already stored.
+    """
     author, title, text, rating, date = row
     review_date = parse_date(date)
     external_id = hashlib.sha256(
@@ -63,8 +68,8 @@ def review_from_fields(row: list[str], source: str = SOURCE) -> ReviewRecord:
         external_id=external_id,
         review_date=review_date,
         rating=parse_rating(rating),
-        title=title or None,
-        text=text,
+        title=optional_text(title),
+        text=clean_text(text),
         author=author or None,
     )
 
