@@ -137,6 +137,10 @@ def reconcile_deletions(store: Store, source: str, listed_ids: set[str]) -> tupl
     A deleted review also loses its masked text, so it leaves the masked dataset. An empty listing
     deletes nothing: it more likely means a wrong location id than a location without reviews.
     Returns (deleted, restored).
+
+    NOTE: a review that shifts to a page already read during the pull is missing from the listing:
+    a deletion on the platform shifts the later reviews of page-number and offset paging, and an
+    edit moves a Google review to the first page. It is marked deleted until the next pull restores it.
     """
     now = datetime.now(UTC)
     with store.engine.begin() as conn:
