@@ -39,12 +39,14 @@ def test_amazon_tsv_rejects_bad_rows(tmp_path: Path) -> None:
     header, row = source[0], source[1].split("\t")
     short = "\t".join(row[:5])
     bad_rating = "\t".join(row[:7] + ["9"] + row[8:])
+    no_id = "\t".join(row[:2] + [""] + row[3:])
     path = tmp_path / "amazon.tsv"
-    path.write_text("\n".join([header, short, bad_rating]) + "\n", encoding="utf-8")
+    path.write_text("\n".join([header, short, bad_rating, no_id]) + "\n", encoding="utf-8")
     items = list(amazon_tsv.read(path))
     assert [item.reason for item in items if isinstance(item, Rejected)] == [
         "expected 15 fields, found 5",
         "rating out of range 1 to 5: '9'",
+        "missing review id: the row has no review_id",
     ]
 
 

@@ -63,6 +63,8 @@ def review_from_fields(row: list[str], source: str = SOURCE) -> ReviewRecord:
     if len(row) != len(COLUMNS):
         raise ValueError(f"expected {len(COLUMNS)} fields, found {len(row)}")
     values = dict(zip(COLUMNS, row, strict=True))
+    if not values["review_id"].strip():
+        raise ValueError("missing review id: the row has no review_id")
     return ReviewRecord(
         source=source,
         external_id=values["review_id"].strip(),
