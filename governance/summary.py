@@ -25,8 +25,14 @@ from governance.store.schema import (
 def build_summary(store: Store, settings: Settings) -> dict[str, Any]:
     """Collect what the last runs did: reviews in, quarantine, masking, consent, deletions, journal."""
     with store.engine.connect() as conn:
+        # A review deleted on its platform stays in the table, marked, until retention removes it,
+        # so the count leaves it out.
         reviews_by_source = dict(
-            conn.execute(select(reviews.c.source, func.count()).group_by(reviews.c.source)).all()
+            conn.execute(
+                select(reviews.c.source, func.count())
+                .where(reviews.c.deleted_at.is_(None))
+                .group_by(reviews.c.source)
+            ).all()
         )
         quarantined = Counter()
         for source, reason in conn.execute(select(quarantine.c.source, quarantine.c.reason)):
