@@ -137,10 +137,8 @@ def quarantine_rows(store: Store, conn: Connection, rejected: Rejected, run_id: 
     known_customer = rejected.customer_id and conn.execute(
         select(customers.c.subject_id).where(customers.c.customer_id == rejected.customer_id)
     ).scalar()
-    # A row of no known customer gets a key of its own, so that deleting it also makes every
-    # backup copy unreadable.
-    # NOTE: retention and erasure delete such a row but keep its key; only a quarantine retry
-    # deletes the key with the row.
+    # A row of no known customer gets a key of its own, which retention, erasure and a quarantine
+    # retry delete with the row.
     subject_id = known_customer or f"{QUARANTINE_SUBJECT_PREFIX}{quarantine_id[:32]}"
     conn.execute(
         insert(quarantine).values(

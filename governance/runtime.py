@@ -23,8 +23,10 @@ def open_store(settings: Settings | None = None) -> Store:
     every file the stage writes afterwards are readable by their owner only.
     """
     settings = settings or Settings.from_env()
+    # A missing or invalid key raises before anything is created.
+    master_key = read_key("MASTER_KEY")
     open_data_dir(settings.data_dir)
-    return Store.open(settings.store_url, read_key("MASTER_KEY"))
+    return Store.open(settings.store_url, master_key)
 
 
 def open_engine_read_only(settings: Settings | None = None) -> Engine:

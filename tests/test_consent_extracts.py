@@ -464,5 +464,6 @@ def test_withdrawal_leaves_publication(bundled_store: Store, bundled: Settings, 
             .order_by(register_journal.c.seq.desc())
             .limit(1)
         ).scalar_one()
-    assert f'"customer_ids":["{customer}"]' in details
+    assert f'"consent_ids":["{grants[customer]}"]' in details
+    assert customer not in details
     assert '"customers":1' in details

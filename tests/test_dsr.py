@@ -35,6 +35,7 @@ from governance.store.schema import (
     quarantine,
     register_journal,
     reviews,
+    subject_keys,
 )
 
 CUSTOMERS = 150
@@ -121,6 +122,12 @@ def test_erasure_leaves_nothing(loaded: Store, settings_env: Path) -> None:
         review = conn.execute(
             select(reviews.c.review_id, reviews.c.subject_id, reviews.c.text_enc).where(reviews.c.customer_id == target)
         ).first()
+        # The quarantine row as a backup taken now would contain it.
+        rejected = conn.execute(
+            select(quarantine.c.quarantine_id, quarantine.c.subject_id, quarantine.c.payload_enc).where(
+                quarantine.c.source_ref == "late.csv:line 2"
+            )
+        ).one()
     access = submit_request(loaded, RequestType.ACCESS, target)
     _run(loaded)
     access_file = Path(get_request(loaded, access.request_id).output_path or "")
@@ -148,9 +155,16 @@ def test_erasure_leaves_nothing(loaded: Store, settings_env: Path) -> None:
     with loaded.engine.begin() as conn, pytest.raises(KeyShreddedError):
         loaded.forget_cached_keys()
         loaded.decrypt(conn, review.subject_id, review.text_enc, f"reviews:{review.review_id}:text")
+    assert rejected.subject_id.startswith("quarantine:")
+    with loaded.engine.connect() as conn:
+        assert conn.execute(select(func.count()).where(subject_keys.c.subject_id == rejected.subject_id)).scalar() == 0
+        with pytest.raises(KeyError, match="No data key"):
+            loaded.decrypt(conn, rejected.subject_id, rejected.payload_enc, f"quarantine:{rejected.quarantine_id}")
     result = json.loads(get_request(loaded, erasure.request_id).result or "{}")
     assert result["erased"]["customers"] == 1
     assert result["erased"]["extract_lines"] >= 3
+    assert result["erased"]["access_exports"] == 1
+    assert result["erased"]["data_keys_deleted"] == 1
     assert set(result["verification"].values()) == {0}
 
 
@@ -178,6 +192,33 @@ def test_access_export_only_subject(loaded: Store, settings_env: Path) -> None:
     assert set(re.findall(r"C\d{6}", content)) == {target}
     others = [other_row for other_row in crm_rows()[:CUSTOMERS] if other_row["customer_id"] != target]
     assert not any(other_row["email"] in content for other_row in others)
+
+
+def test_quarantine_mentions_whole_values(loaded: Store, settings_env: Path) -> None:
+    row = _customer_row(4)
+    rejected_rows = [
+        ("late.csv:line 2", f"C900777,{row['email'].upper()},x"),
+        ("late.csv:line 3", f"C900778,anne-{row['email']},x"),
+        ("late.csv:line 4", f"{row['customer_id']}9,x"),
+        ("late.csv:line 5", f"C900779,{row['email']}.example,x"),
+    ]
+    with loaded.engine.begin() as conn:
+        for source_ref, raw in rejected_rows:
+            quarantine_rows(loaded, conn, Rejected("crm_customers", source_ref, "invalid date", raw), None)
+    access = submit_request(loaded, RequestType.ACCESS, row["customer_id"])
+    _run(loaded)
+    export = json.loads(Path(get_request(loaded, access.request_id).output_path or "").read_text(encoding="utf-8"))
+
+    exported = [item["référence_source"] for item in export["lignes_en_quarantaine"]]
+    assert [ref for ref in exported if ref.startswith("late.csv")] == ["late.csv:line 2"]
+
+    submit_request(loaded, RequestType.ERASURE, row["customer_id"])
+    _run(loaded)
+    with loaded.engine.connect() as conn:
+        left = sorted(
+            conn.execute(select(quarantine.c.source_ref).where(quarantine.c.source_ref.like("late.csv%"))).scalars()
+        )
+    assert left == ["late.csv:line 3", "late.csv:line 4", "late.csv:line 5"]
 
 
 def test_access_export_english(loaded: Store, settings_env: Path) -> None:

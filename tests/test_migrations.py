@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -12,8 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from governance.crypto import MasterKeyMismatchError
 from governance.register.journal import GENESIS_HASH, LATER_COLUMNS, entry_hash, verify_chain
-from governance.store import create_store_engine
+from governance.store import Store, create_store_engine
 from governance.store.migrate import alembic_config, current_revision, head_revision, upgrade
 from governance.store.schema import metadata
 
@@ -87,6 +89,15 @@ def test_first_release_store_upgrades(store_url: str) -> None:
     assert verify_chain(engine).ok
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text("DELETE FROM register_journal"))
+
+
+def test_wrong_master_key_leaves_old_schema(store_url: str) -> None:
+    engine = _first_release_store(store_url)
+
+    with pytest.raises(MasterKeyMismatchError, match="Nothing was written"):
+        Store.open(store_url, os.urandom(32))
+
+    assert current_revision(engine) == "0001"
 
 
 def test_upgrade_twice_is_noop(store_url: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,10 @@ from sqlalchemy import func, insert, select, text
 
 from tests.bundled import crm_rows, load_bundled
 from governance import stages
+from governance.config import Settings
+from governance.dsr.execute import execute_pending
+from governance.dsr.requests import RequestStatus, RequestType, get_request, submit_request
+from governance.ingest import quarantine_rows
 from governance.register.journal import verify_chain
 from governance.retention import engine
 from governance.retention.policies import (
@@ -24,7 +28,17 @@ from governance.retention.policies import (
 )
 from governance.runtime import RunContext
 from governance.store import Store
-from governance.store.schema import consent_events, customers, masked_reviews, register_journal, reviews
+from governance.sources.records import Rejected
+from governance.store.schema import (
+    consent_events,
+    customers,
+    data_subject_requests,
+    masked_reviews,
+    quarantine,
+    register_journal,
+    reviews,
+    subject_keys,
+)
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 CUTOFF = datetime(2023, 6, 1, tzinfo=UTC)
@@ -150,6 +164,54 @@ def test_retention_rerun_after_crash(store: Store, settings_env: Path, monkeypat
     assert sum(entry.get("deleted", {}).get("customers", 0) for entry in journal) == expired
 
 
+def test_rerun_after_crash_mid_batch(store: Store, settings_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    load_bundled(store, customers_limit=300)
+    expired = _expired_by_sql(store)
+    with store.engine.connect() as conn:
+        expired_ids = sorted(
+            conn.execute(select(customers.c.customer_id).where(customers.c.last_contact_at < CUTOFF)).scalars()
+        )
+    kept_id = next(row["customer_id"] for row in crm_rows()[:300] if row["customer_id"] not in expired_ids)
+    extracts = settings_env / "extracts"
+    extracts.mkdir(parents=True)
+    pd.DataFrame({"customer_id": [*expired_ids, kept_id]}).to_parquet(extracts / "recontact.parquet")
+    real_shred = Store.shred
+    calls = {"count": 0}
+
+    def crash_on_fifth_shred(self, conn, subject_ids):  # type: ignore[no-untyped-def]
+        calls["count"] += 1
+        if calls["count"] == 5:
+            raise ConnectionError("worker lost")
+        return real_shred(self, conn, subject_ids)
+
+    # A batch of customers calls shred twice: for their reviews' own keys, after their extract lines,
+    # quarantine rows and consent events are gone, and for their own keys. The fifth call is the
+    # first of the third batch.
+    monkeypatch.setattr(Store, "shred", crash_on_fifth_shred)
+    with pytest.raises(ConnectionError):
+        stages.apply_retention(_context("apply"), batch_size=10)
+    assert expired - _expired_by_sql(store) == 20
+    monkeypatch.setattr(Store, "shred", real_shred)
+
+    stages.apply_retention(_context("apply"), batch_size=10)
+    stages.verify_retention(_context("verify"))
+
+    assert _expired_by_sql(store) == 0
+    assert pd.read_parquet(extracts / "recontact.parquet")["customer_id"].tolist() == [kept_id]
+    journal = _retention_journal(store)
+    assert sum(entry.get("deleted", {}).get("customers", 0) for entry in journal) == expired
+    with store.engine.connect() as conn:
+        live = conn.execute(
+            select(func.count()).where(
+                subject_keys.c.subject_id.in_([f"customer:{customer_id}" for customer_id in expired_ids]),
+                subject_keys.c.wrapped_key.is_not(None),
+            )
+        ).scalar()
+    assert live == 0
+
+
 def test_anonymised_review_keeps_masked_text(store: Store, settings_env: Path) -> None:
     load_bundled(store, customers_limit=200)
     with store.engine.begin() as conn:
@@ -242,3 +304,93 @@ def test_consent_proof_deletes_withdrawn_events(store: Store, settings_env: Path
     assert not left & withdrawn
     assert counts.by_policy["consent_proof"]["consent_events"] == total - remaining
     assert counts.by_policy["consent_proof"]["consent_events"] >= 2 * len(withdrawn)
+
+
+def test_quarantine_policy_deletes_own_keys(store: Store, settings_env: Path) -> None:
+    with store.engine.begin() as conn:
+        quarantine_rows(store, conn, Rejected("crm_customers", "late.csv:line 2", "invalid date", "C900001,x"), None)
+        row = conn.execute(select(quarantine)).mappings().one()
+    assert row["subject_id"].startswith("quarantine:")
+    config = load_retention_policies()
+    counts = engine.RetentionCounts()
+
+    engine.apply_policy(
+        store, config.by_name["quarantine"], config, datetime(2040, 1, 1, tzinfo=UTC), settings_env / "extracts", counts
+    )
+
+    assert counts.by_policy["quarantine"]["quarantine"] == 1
+    assert counts.by_policy["quarantine"]["data_keys_deleted"] == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(quarantine)).scalar() == 0
+        assert conn.execute(select(func.count()).where(subject_keys.c.subject_id == row["subject_id"])).scalar() == 0
+        # A copy of the row taken before, as in a backup, no longer decrypts.
+        with pytest.raises(KeyError, match="No data key"):
+            store.decrypt(conn, row["subject_id"], row["payload_enc"], f"quarantine:{row['quarantine_id']}")
+
+
+def _access_export(store: Store, customer_id: str, received_at: datetime) -> Path:
+    """File and execute an access request; return its export file."""
+    request = submit_request(store, RequestType.ACCESS, customer_id, received_at=received_at)
+    execute_pending(store, Settings.from_env(), load_retention_policies())
+    path = Path(get_request(store, request.request_id).output_path or "")
+    assert path.is_file()
+    return path
+
+
+def test_access_exports_then_requests_expire(store: Store, settings_env: Path) -> None:
+    load_bundled(store, customers_limit=20)
+    first, second = (row["customer_id"] for row in crm_rows()[:2])
+    export = _access_export(store, first, datetime(2026, 1, 10, tzinfo=UTC))
+    pending = submit_request(store, RequestType.ERASURE, second, received_at=datetime(2026, 1, 12, tzinfo=UTC))
+    config = load_retention_policies()
+    with store.engine.connect() as conn:
+        completed_at = conn.execute(select(data_subject_requests.c.completed_at).where(
+            data_subject_requests.c.output_path.is_not(None))).scalar_one()
+    extracts = settings_env / "extracts"
+
+    within = engine.plan_retention(store, config, completed_at + timedelta(days=80), extracts)
+    later = completed_at + timedelta(days=100)
+    due = {plan.policy.name: plan.due for plan in engine.plan_retention(store, config, later, extracts)}
+    applied = engine.apply_retention(store, config, later, extracts)
+
+    assert {plan.policy.name: plan.due for plan in within}["access_exports"] == 0
+    assert due["access_exports"] == 1
+    assert due["subject_requests"] == 0
+    assert applied.by_policy["access_exports"]["access_exports"] == 1
+    assert not export.exists()
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(data_subject_requests)).scalar() == 2
+        assert conn.execute(select(func.count()).where(data_subject_requests.c.output_path.is_not(None))).scalar() == 0
+
+    five_years_on = datetime(2031, 1, 11, tzinfo=UTC)
+    applied = engine.apply_retention(store, config, five_years_on, extracts)
+
+    assert applied.by_policy["subject_requests"]["subject_requests"] == 1
+    assert engine.verify_retention(store, config, five_years_on, extracts)["subject_requests"] == 0
+    with store.engine.connect() as conn:
+        left = conn.execute(select(data_subject_requests.c.request_id, data_subject_requests.c.status)).all()
+    assert [(row.request_id, row.status) for row in left] == [(pending.request_id, RequestStatus.RECEIVED.value)]
+
+
+@pytest.mark.parametrize("action", [RetentionAction.ANONYMISE, RetentionAction.CRYPTO_SHRED])
+def test_expired_customer_loses_access_export(store: Store, settings_env: Path, action: RetentionAction) -> None:
+    load_bundled(store, customers_limit=300)
+    with store.engine.connect() as conn:
+        expired = conn.execute(
+            select(customers.c.customer_id).where(customers.c.last_contact_at < CUTOFF).order_by(customers.c.customer_id)
+        ).scalars().first()
+    assert expired is not None
+    export = _access_export(store, expired, datetime(2026, 5, 20, tzinfo=UTC))
+    config = load_retention_policies()
+    policy = config.by_name["customer_identity"].model_copy(update={"action": action})
+    counts = engine.RetentionCounts()
+
+    engine.apply_policy(store, policy, config, AS_OF, settings_env / "extracts", counts)
+
+    assert not export.exists()
+    assert counts.by_policy["customer_identity"]["access_exports"] == 1
+    with store.engine.connect() as conn:
+        request = conn.execute(select(data_subject_requests)).mappings().one()
+    assert request["output_path"] is None
+    if action is RetentionAction.ANONYMISE:
+        assert request["customer_id"] is None

@@ -51,3 +51,51 @@ def test_dsr_dag_tasks(parsed: dict) -> None:
     result = parsed[str(DAGS / "review_dsr.py")]
     assert result["errors"] == {}
     assert result["dags"] == {"review_dsr": ["execute", "pending_requests"]}
+
+
+def test_retention_dag_on_bundled_data(airflow_db: Path, store, settings_env: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from airflow.dag_processing.dagbag import DagBag
+    from sqlalchemy import text
+
+    from governance.register.activities import load_register
+    from governance.register.export import Period, build_export
+    from tests.bundled import load_bundled
+
+    logical_date = datetime(2026, 6, 1, tzinfo=UTC)
+    cutoff = {"cutoff": datetime(2023, 6, 1)}
+    expired_query = text("SELECT COUNT(*) FROM customers WHERE last_contact_at < :cutoff")
+    load_bundled(store)
+    with store.engine.connect() as conn:
+        expired = conn.execute(expired_query, cutoff).scalar()
+    assert expired > 0
+
+    run = DagBag(dag_folder=str(DAGS / "review_retention.py")).get_dag("review_retention").test(logical_date=logical_date)
+
+    assert str(run.state) == "success"
+    with store.engine.connect() as conn:
+        assert conn.execute(expired_query, cutoff).scalar() == 0
+    register = build_export(store.engine, load_register(), Period(), "fr")
+    retention = next(row for row in register["summary"] if row["activity"] == "retention")
+    assert retention["deletions"]["customers"] == expired
+
+
+def test_dsr_dag_executes_requests(airflow_db: Path, store, settings_env: Path) -> None:  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    from governance.dsr.requests import RequestStatus, RequestType, list_requests, submit_request
+    from tests.bundled import crm_rows, load_bundled
+
+    load_bundled(store, customers_limit=30)
+    first, second = (row["customer_id"] for row in crm_rows()[:2])
+    submit_request(store, RequestType.ACCESS, first)
+    submit_request(store, RequestType.ERASURE, second)
+
+    run = DagBag(dag_folder=str(DAGS / "review_dsr.py")).get_dag("review_dsr").test()
+
+    assert str(run.state) == "success"
+    requests = {request.request_type: request for request in list_requests(store)}
+    assert {request.status for request in requests.values()} == {RequestStatus.COMPLETED}
+    assert Path(requests[RequestType.ACCESS].output_path or "").is_file()
+    assert requests[RequestType.ERASURE].customer_id is None

@@ -313,27 +313,31 @@ def extract_rules(extract: str, purpose: Purpose, catalog: PurposeCatalog, snaps
 
 
 def withdrawals_since_last_check(conn: Connection, extract: str, purpose: str, snapshot: ConsentSnapshot) -> dict[str, Any]:
-    """Return the customers withdrawn from `purpose` whose withdrawal was loaded after the extract's last run."""
+    """Count the customers withdrawn from `purpose` whose withdrawal was loaded after the extract's last run.
+
+    The result goes into the append-only journal, which an erasure cannot edit, so it lists the
+    withdrawn consents by consent id and never names a customer.
+    """
     last_run = conn.execute(
         select(consent_checks.c.created_at)
         .where(consent_checks.c.extract == extract, consent_checks.c.success == 1)
         .order_by(consent_checks.c.check_id.desc())
         .limit(1)
     ).scalar()
-    query = select(consent_events.c.customer_id).where(
+    query = select(consent_events.c.customer_id, consent_events.c.consent_id).where(
         consent_events.c.purpose == purpose, consent_events.c.event_type == "withdrawal"
     )
     if last_run is not None:
         query = query.where(consent_events.c.loaded_at > last_run)
-    withdrawn = sorted(
-        customer
-        for customer in set(conn.execute(query).scalars())
+    withdrawn = [
+        (customer, consent_id)
+        for customer, consent_id in set(conn.execute(query).all())
         if snapshot.state_of(customer).status is ConsentStatus.WITHDRAWN
-    )
+    ]
     return {
         "since": last_run.isoformat() if last_run else None,
-        "customers": len(withdrawn),
-        "customer_ids": withdrawn[:WITHDRAWN_ID_SAMPLE],
+        "customers": len({customer for customer, _consent_id in withdrawn}),
+        "consent_ids": sorted(consent_id for _customer, consent_id in withdrawn)[:WITHDRAWN_ID_SAMPLE],
     }
 
 

@@ -290,7 +290,10 @@ def build_access_export(
         previous = _previous_requests(conn, subject_hash, request["request_id"])
     review_ids = {row["review_id"] for row in review_rows}
     extract_lines = find_subject_lines(extracts_dir, SubjectMatcher({customer_id}, review_ids))
-    register_ids = {customer_id, *review_ids, request["request_id"], *(item["request_id"] for item in previous)}
+    consent_ids = {event["consent_id"] for event in events}
+    register_ids = {
+        customer_id, *review_ids, *consent_ids, request["request_id"], *(item["request_id"] for item in previous)
+    }
     register = _register_entries(store, register_ids)
 
     export = {

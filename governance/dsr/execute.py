@@ -104,9 +104,12 @@ def execute_access(
 
 def verify_erasure(
     store: Store, conn: Connection, customer_id: str, review_ids: list[str], subject_id: str | None,
-    extracts_dir: Path, needles: list[str], sample: tuple[bytes, str] | None,
+    extracts_dir: Path, needles: list[str], sample: tuple[bytes, str] | None, quarantine_keys: list[str],
 ) -> dict[str, int]:
-    """Count what still names the customer; every count must be zero."""
+    """Count what still names the customer; every count must be zero.
+
+    `quarantine_keys` lists the subject ids of the erased quarantine rows' own data keys.
+    """
     checks = {
         "customers": _count(conn, customers, customers.c.customer_id == customer_id),
         "reviews": _count(conn, reviews, reviews.c.customer_id == customer_id),
@@ -121,6 +124,10 @@ def verify_erasure(
         checks["live_data_keys"] = _count(
             conn, subject_keys, subject_keys.c.subject_id == subject_id, subject_keys.c.wrapped_key.is_not(None)
         )
+    if quarantine_keys:
+        checks["live_data_keys"] += _count(
+            conn, subject_keys, subject_keys.c.subject_id.in_(quarantine_keys), subject_keys.c.wrapped_key.is_not(None)
+        )
     if sample is not None and subject_id is not None:
         store.forget_cached_keys()
         try:
@@ -129,27 +136,6 @@ def verify_erasure(
         except (KeyShreddedError, KeyError):
             pass
     return checks
-
-
-def _remove_access_exports(conn: Connection, subject_hash: str) -> int:
-    """Delete the files of earlier access exports of this subject, which hold all of their data."""
-    removed = 0
-    rows = conn.execute(
-        select(data_subject_requests.c.request_id, data_subject_requests.c.output_path).where(
-            data_subject_requests.c.subject_hash == subject_hash, data_subject_requests.c.output_path.is_not(None)
-        )
-    ).all()
-    for row in rows:
-        path = Path(row.output_path)
-        if path.exists():
-            path.unlink()
-            removed += 1
-        conn.execute(
-            update(data_subject_requests)
-            .where(data_subject_requests.c.request_id == row.request_id)
-            .values(output_path=None)
-        )
-    return removed
 
 
 def execute_erasure(
@@ -171,13 +157,15 @@ def execute_erasure(
             sample = (row["email_enc"], f"customers:{customer_id}:email") if row["email_enc"] is not None else None
         review_ids = list(conn.execute(select(reviews.c.review_id).where(reviews.c.customer_id == customer_id)).scalars())
         mentions = quarantine_mentions(store, conn, needles)
+        quarantine_keys = list(
+            conn.execute(select(quarantine.c.subject_id).where(quarantine.c.quarantine_id.in_(mentions))).scalars()
+        )
         counts = erase_customers(
             store, conn, [customer_id], keep_reviews=False, extracts_dir=settings.extracts_dir,
             extra_quarantine_ids=mentions,
         )
-        counts["access_exports"] += _remove_access_exports(conn, request.subject_hash)
         verification = verify_erasure(
-            store, conn, customer_id, review_ids, subject_id, settings.extracts_dir, needles, sample
+            store, conn, customer_id, review_ids, subject_id, settings.extracts_dir, needles, sample, quarantine_keys
         )
         if any(verification.values()):
             raise VerificationError(
@@ -343,10 +331,10 @@ def execute_request(
         return {"request_id": request_id, "status": request.status.value, "skipped": True}
     started_at = datetime.now(UTC)
     if request.customer_id is None:
-        # Another request erased the customer before this one ran.
+        # An earlier erasure request or the retention job erased the customer before this one ran.
         with store.engine.begin() as conn:
             set_status(conn, request_id, RequestStatus.REJECTED, completed_at=started_at,
-                       error="The customer was erased by an earlier request; no data is left to act on.")
+                       error="The customer was erased by an earlier request or by retention; no data is left to act on.")
         _journal(store, ctx, request, started_at, "rejected", {"reason": "customer already erased"})
         return {"request_id": request_id, "status": RequestStatus.REJECTED.value}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from governance.retention.policies import DataCategory, load_retention_policies
+from governance.retention.policies import DataCategory, StartEvent, load_retention_policies
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,13 @@ CATEGORY_OF_POLICY: dict[str, DataCategory] = {
     "platform_reviews": DataCategory.RAW_REVIEW_TEXT,
     "consent_records": DataCategory.CONSENT_PROOF,
     "quarantine_rows": DataCategory.QUARANTINE,
+    "access_exports": DataCategory.ACCESS_EXPORTS,
+    "subject_requests": DataCategory.SUBJECT_REQUESTS,
+}
+# Start event shown by the register for `collection`, in categories where it means something narrower.
+COLLECTION_EVENT_OF_CATEGORY: dict[DataCategory, str] = {
+    DataCategory.ACCESS_EXPORTS: "export_written",
+    DataCategory.SUBJECT_REQUESTS: "request_received",
 }
 
 
@@ -49,8 +56,7 @@ def retention_periods() -> dict[str, RetentionPeriod]:
 
     Periods of stored categories are read from the retention job's configuration, so the register
     states what the job applies. Extract lines bound to a consent end with its withdrawal, when the
-    consent DAG rebuilds the extract. The journal and the records of data subject requests are kept
-    5 years and never erased by a DAG.
+    consent DAG rebuilds the extract. The journal is kept 5 years and never erased by a DAG.
     """
     config = load_retention_policies()
     periods: dict[str, RetentionPeriod] = {}
@@ -61,16 +67,13 @@ def retention_periods() -> dict[str, RetentionPeriod]:
             continue
         months = policy.period.years * 12 + policy.period.months
         source = CNIL_COMMERCIAL if category is DataCategory.CUSTOMER_IDENTITY else f"policies.yaml : {policy.name}"
-        periods[name] = RetentionPeriod(
-            name, months or None, policy.start_event.value, source, "review_retention", policy.action.value
-        )
+        starts_from = policy.start_event.value
+        if policy.start_event is StartEvent.COLLECTION:
+            starts_from = COLLECTION_EVENT_OF_CATEGORY.get(category, starts_from)
+        periods[name] = RetentionPeriod(name, months or None, starts_from, source, "review_retention", policy.action.value)
     for name in ("published_reviews", "ambassador_membership"):
         periods[name] = RetentionPeriod(name, None, "consent_withdrawal", "RGPD, article 7(3)", "review_consent")
     periods["processing_journal"] = RetentionPeriod(
         "processing_journal", 60, "entry_recorded", "Code civil, article 2224 (prescription)", None
-    )
-    # NOTE: no DAG deletes request records yet; the 5 years are the period to apply by hand.
-    periods["subject_requests"] = RetentionPeriod(
-        "subject_requests", 60, "request_received", "Code civil, article 2224 (prescription)", None
     )
     return periods

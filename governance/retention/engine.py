@@ -17,7 +17,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, delete, func, select
 
-from governance.retention.erasure import anonymise_reviews, delete_reviews, erase_customers, remove_extract_lines
+from governance.dsr.requests import RequestStatus
+from governance.retention.erasure import (
+    anonymise_reviews,
+    delete_quarantine_rows,
+    delete_reviews,
+    erase_customers,
+    remove_access_exports,
+    remove_extract_lines,
+)
 from governance.retention.extracts import iter_extract_files
 from governance.retention.policies import (
     DataCategory,
@@ -27,7 +35,7 @@ from governance.retention.policies import (
     StartEvent,
 )
 from governance.store import Store
-from governance.store.schema import consent_events, customers, quarantine, reviews, subject_keys
+from governance.store.schema import consent_events, customers, data_subject_requests, quarantine, reviews, subject_keys
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +45,8 @@ DEFAULT_BATCH_SIZE = 500
 EVERYTHING_DUE = datetime(9999, 1, 1, tzinfo=UTC)
 
 # Policies run in this order: customers first, because anonymising a customer also anonymises
-# their reviews, and masked reviews (deleted whole) before raw texts (anonymised).
+# their reviews and deletes their access exports, and masked reviews (deleted whole) before raw
+# texts (anonymised).
 CATEGORY_ORDER = [
     DataCategory.CUSTOMER_IDENTITY,
     DataCategory.CONSENT_PROOF,
@@ -45,7 +54,11 @@ CATEGORY_ORDER = [
     DataCategory.MASKED_REVIEW,
     DataCategory.RAW_REVIEW_TEXT,
     DataCategory.EXTRACTS,
+    DataCategory.ACCESS_EXPORTS,
+    DataCategory.SUBJECT_REQUESTS,
 ]
+# Statuses of finished requests. A pending request is never deleted, so that it is still executed.
+FINISHED_REQUESTS = (RequestStatus.COMPLETED.value, RequestStatus.REJECTED.value)
 
 
 def policy_cutoff(policy: RetentionPolicy, config: RetentionConfig, as_of: datetime) -> datetime | None:
@@ -102,6 +115,19 @@ def _due_quarantine(cutoff: datetime) -> Select[Any]:
     )
 
 
+def _due_access_exports(cutoff: datetime) -> Select[Any]:
+    """Return the requests whose access export file was written before the cutoff."""
+    return select(
+        data_subject_requests.c.request_id.label("key"), data_subject_requests.c.completed_at.label("start")
+    ).where(data_subject_requests.c.output_path.is_not(None), data_subject_requests.c.completed_at < cutoff)
+
+
+def _due_subject_requests(cutoff: datetime) -> Select[Any]:
+    return select(
+        data_subject_requests.c.request_id.label("key"), data_subject_requests.c.received_at.label("start")
+    ).where(data_subject_requests.c.received_at < cutoff, data_subject_requests.c.status.in_(FINISHED_REQUESTS))
+
+
 def due_query(policy: RetentionPolicy, cutoff: datetime) -> Select[Any]:
     """Return the query of items past retention for a database category."""
     if policy.category is DataCategory.CUSTOMER_IDENTITY:
@@ -112,6 +138,10 @@ def due_query(policy: RetentionPolicy, cutoff: datetime) -> Select[Any]:
         return _due_consents(cutoff)
     if policy.category is DataCategory.QUARANTINE:
         return _due_quarantine(cutoff)
+    if policy.category is DataCategory.ACCESS_EXPORTS:
+        return _due_access_exports(cutoff)
+    if policy.category is DataCategory.SUBJECT_REQUESTS:
+        return _due_subject_requests(cutoff)
     raise ValueError(f"Category {policy.category.value} is not stored in the database.")
 
 
@@ -186,7 +216,9 @@ def _apply_batch(
     if category is DataCategory.CUSTOMER_IDENTITY:
         if action is RetentionAction.CRYPTO_SHRED:
             subjects = list(conn.execute(select(customers.c.subject_id).where(customers.c.customer_id.in_(keys))).scalars())
-            return Counter({"data_keys_shredded": store.shred(conn, subjects)})
+            # An access export is a plain copy of the fields the destroyed key protected.
+            exports = remove_access_exports(conn, data_subject_requests.c.customer_id.in_(keys))
+            return Counter({"data_keys_shredded": store.shred(conn, subjects), "access_exports": exports})
         return erase_customers(
             store, conn, keys, keep_reviews=action is RetentionAction.ANONYMISE, extracts_dir=extracts_dir
         )
@@ -201,8 +233,15 @@ def _apply_batch(
         deleted = conn.execute(delete(consent_events).where(consent_events.c.consent_id.in_(keys))).rowcount or 0
         return Counter({"consent_events": deleted})
     if category is DataCategory.QUARANTINE:
-        deleted = conn.execute(delete(quarantine).where(quarantine.c.quarantine_id.in_(keys))).rowcount or 0
-        return Counter({"quarantine": deleted})
+        return delete_quarantine_rows(store, conn, quarantine.c.quarantine_id.in_(keys))
+    if category is DataCategory.ACCESS_EXPORTS:
+        return Counter({"access_exports": remove_access_exports(conn, data_subject_requests.c.request_id.in_(keys))})
+    if category is DataCategory.SUBJECT_REQUESTS:
+        exports = remove_access_exports(conn, data_subject_requests.c.request_id.in_(keys))
+        deleted = conn.execute(
+            delete(data_subject_requests).where(data_subject_requests.c.request_id.in_(keys))
+        ).rowcount or 0
+        return Counter({"subject_requests": deleted, "access_exports": exports})
     raise ValueError(f"Category {category.value} is not stored in the database.")
 
 

@@ -1,28 +1,31 @@
 """Erasure and anonymisation of customers and reviews, shared by retention and data subject requests.
 
 Every function works inside the caller's transaction and deletes in foreign-key order: extract
-lines, quarantine rows, consent events, masked reviews, reviews, the customer, and last the
-subject's data key. Extract lines go first because files are outside the transaction: if the
-database part then fails, the lines of subjects that were due anyway are gone, and a re-run erases
+lines and access exports, quarantine rows, consent events, masked reviews, reviews, the customer,
+and last the subject's data key. Files go first because they are outside the transaction: if the
+database part then fails, the files of subjects that were due anyway are gone, and a re-run erases
 the rows.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from governance.crypto import KeyShreddedError
+from governance.ingest import QUARANTINE_SUBJECT_PREFIX
 from governance.retention.extracts import SubjectMatcher, remove_subject_lines
 from governance.store import Store
 from governance.store.schema import (
     consent_events,
     customers,
+    data_subject_requests,
     masked_reviews,
     quarantine,
     review_tombstones,
@@ -140,10 +143,11 @@ def erase_customers(
     review_ids = list(conn.execute(select(reviews.c.review_id).where(reviews.c.customer_id.in_(customer_ids))).scalars())
 
     counts.update(remove_extract_lines(extracts_dir, customer_ids, review_ids))
-    counts["quarantine"] += conn.execute(delete(quarantine).where(quarantine.c.customer_id.in_(customer_ids))).rowcount or 0
+    counts["access_exports"] += remove_access_exports(conn, data_subject_requests.c.customer_id.in_(customer_ids))
+    counts.update(delete_quarantine_rows(store, conn, quarantine.c.customer_id.in_(customer_ids)))
     extra = list(extra_quarantine_ids)
     if extra:
-        counts["quarantine"] += conn.execute(delete(quarantine).where(quarantine.c.quarantine_id.in_(extra))).rowcount or 0
+        counts.update(delete_quarantine_rows(store, conn, quarantine.c.quarantine_id.in_(extra)))
     counts["consent_events"] += conn.execute(
         delete(consent_events).where(consent_events.c.customer_id.in_(customer_ids))
     ).rowcount or 0
@@ -152,19 +156,87 @@ def erase_customers(
     else:
         counts.update(delete_reviews(store, conn, review_ids))
     counts["customers"] += conn.execute(delete(customers).where(customers.c.customer_id.in_(customer_ids))).rowcount or 0
+    # The requests keep the keyed hash of the id, which proves what was done without naming anyone.
+    conn.execute(
+        update(data_subject_requests)
+        .where(data_subject_requests.c.customer_id.in_(customer_ids))
+        .values(customer_id=None)
+    )
+    # NOTE: a destroyed key keeps its row, whose subject id `customer:<id>` still contains the CRM
+    # id. Ingest reads these rows to keep an erased customer from being loaded again.
     counts["data_keys_shredded"] += store.shred(conn, subjects)
     return counts
+
+
+def remove_access_exports(conn: Connection, condition: ColumnElement[bool]) -> int:
+    """Delete the access export files of the requests matching `condition`; return how many files were deleted.
+
+    An access export contains a plain copy of everything stored on its subject, so it is deleted
+    whenever the subject's data is.
+    """
+    removed = 0
+    rows = conn.execute(
+        select(data_subject_requests.c.request_id, data_subject_requests.c.output_path).where(
+            condition, data_subject_requests.c.output_path.is_not(None)
+        )
+    ).all()
+    for row in rows:
+        path = Path(row.output_path)
+        if path.exists():
+            path.unlink()
+            removed += 1
+        conn.execute(
+            update(data_subject_requests)
+            .where(data_subject_requests.c.request_id == row.request_id)
+            .values(output_path=None)
+        )
+    return removed
+
+
+def delete_quarantine_rows(store: Store, conn: Connection, condition: ColumnElement[bool]) -> Counter[str]:
+    """Delete the quarantine rows matching `condition`, and the data keys of their own.
+
+    A row that named no known customer when it was loaded has a data key of its own
+    (`quarantine:<id>`). Deleting that key with the row makes every copy of the row, in backups
+    taken after the key is gone, unreadable. The key is deleted rather than destroyed, so that the
+    same row quarantined again by a later load gets a new key instead of an error.
+    """
+    rows = conn.execute(select(quarantine.c.quarantine_id, quarantine.c.subject_id).where(condition)).all()
+    counts: Counter[str] = Counter({"quarantine": 0})
+    if not rows:
+        return counts
+    ids = [row.quarantine_id for row in rows]
+    own_keys = sorted({row.subject_id for row in rows if row.subject_id.startswith(QUARANTINE_SUBJECT_PREFIX)})
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        counts["quarantine"] += conn.execute(delete(quarantine).where(quarantine.c.quarantine_id.in_(chunk))).rowcount or 0
+    counts["data_keys_deleted"] += store.delete_keys(conn, own_keys)
+    return counts
+
+
+def mention_pattern(needles: Iterable[str]) -> re.Pattern[str] | None:
+    """Return a case-insensitive pattern that finds any of the needles as a whole value, or None.
+
+    A needle only matches where no character of an email address, id or number continues it on
+    either side. "marie@example.fr" thus does not match inside "anne-marie@example.fr", and
+    "C00001" does not match inside "C000012". Needles shorter than 4 characters are ignored.
+    """
+    kept = sorted({needle.strip() for needle in needles if needle and len(needle.strip()) >= 4}, key=len, reverse=True)
+    if not kept:
+        return None
+    alternatives = "|".join(re.escape(needle) for needle in kept)
+    return re.compile(rf"(?<![\w.%+-])(?:{alternatives})(?![\w-]|\.\w)", re.IGNORECASE)
 
 
 def quarantine_mentions(store: Store, conn: Connection, needles: list[str]) -> list[str]:
     """Return ids of quarantine rows not linked to a customer whose payload contains one of the needles.
 
     A rejected row is linked to its customer only when the customer was already known at load time,
-    so erasure also decrypts the unlinked rows and looks for the customer's id and contact values.
-    The comparison ignores case.
+    so erasure also decrypts the unlinked rows and looks for the customer's id and contact values,
+    each as a whole value (see `mention_pattern`). The comparison ignores case.
     """
-    lowered = [needle.lower() for needle in needles if needle and len(needle) >= 4]
-    if not lowered:
+    pattern = mention_pattern(needles)
+    if pattern is None:
         return []
     found: list[str] = []
     rows = conn.execute(
@@ -177,7 +249,6 @@ def quarantine_mentions(store: Store, conn: Connection, needles: list[str]) -> l
             payload = store.decrypt(conn, row.subject_id, row.payload_enc, f"quarantine:{row.quarantine_id}")
         except (KeyShreddedError, KeyError):
             continue
-        text = (payload or "").lower()
-        if any(needle in text for needle in lowered):
+        if pattern.search(payload or ""):
             found.append(row.quarantine_id)
     return found

@@ -34,6 +34,8 @@ class DataCategory(StrEnum):
     CONSENT_PROOF = "consent_proof"
     QUARANTINE = "quarantine"
     EXTRACTS = "extracts"
+    ACCESS_EXPORTS = "access_exports"
+    SUBJECT_REQUESTS = "subject_requests"
 
 
 class StartEvent(StrEnum):
@@ -77,6 +79,9 @@ SUPPORTED: dict[DataCategory, tuple[set[StartEvent], set[RetentionAction]]] = {
     DataCategory.CONSENT_PROOF: ({StartEvent.CONSENT_WITHDRAWAL}, {RetentionAction.DELETE}),
     DataCategory.QUARANTINE: ({StartEvent.COLLECTION}, {RetentionAction.DELETE}),
     DataCategory.EXTRACTS: ({StartEvent.COLLECTION, StartEvent.PURPOSE_END}, {RetentionAction.DELETE}),
+    # Collection is when the export was written, and when the request was received.
+    DataCategory.ACCESS_EXPORTS: ({StartEvent.COLLECTION}, {RetentionAction.DELETE}),
+    DataCategory.SUBJECT_REQUESTS: ({StartEvent.COLLECTION}, {RetentionAction.DELETE}),
 }
 
 

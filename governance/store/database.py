@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 
 from governance.crypto import (
@@ -95,10 +95,17 @@ class Store:
 
     @classmethod
     def open(cls, url: str, master_key: bytes, *, create: bool = True) -> Store:
+        """Open the store and check the master key; with `create`, create or upgrade the schema.
+
+        A store that already contains data keys is checked before any migration runs, so a wrong
+        master key writes nothing.
+        """
         engine = create_store_engine(url)
-        if create:
-            init_schema(engine)
         store = cls(engine, KeyWrapper(master_key))
+        if create:
+            if inspect(engine).has_table(subject_keys.name):
+                store.check_master_key()
+            init_schema(engine)
         store.check_master_key()
         return store
 
