@@ -12,15 +12,16 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 from pathlib import Path
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from governance.config import read_key
 from governance.consent.purposes import current_purposes
 from governance.sources import crm_csv, survey_jsonl, trustpilot_csv
 from governance.sources.records import (
@@ -31,6 +32,7 @@ from governance.sources.records import (
     ReviewRecord,
     stable_id,
 )
+from governance.retention.extracts import customer_pseudonym
 from governance.store import Store
 from governance.store.schema import (
     consent_events,
@@ -55,19 +57,74 @@ PERSONAL_CUSTOMER_FIELDS = ("first_name", "last_name", "email", "phone", "postal
 QUARANTINE_SUBJECT_PREFIX = "quarantine:"
 
 
+CUSTOMER_SUBJECT_PREFIX = "customer:"
+ERASED_CUSTOMER_PREFIX = "erased-customer:"
+
+
 def customer_subject(customer_id: str) -> str:
-    return f"customer:{customer_id}"
+    return f"{CUSTOMER_SUBJECT_PREFIX}{customer_id}"
 
 
-def erased_customer_ids(conn: Connection) -> set[str]:
-    """Return the ids of customers whose data key was destroyed: erased, never to be stored again."""
-    prefix = customer_subject("")
-    rows = conn.execute(
-        select(subject_keys.c.subject_id).where(
-            subject_keys.c.wrapped_key.is_(None), subject_keys.c.subject_id.startswith(prefix)
-        )
-    ).scalars()
-    return {subject_id.removeprefix(prefix) for subject_id in rows}
+def erased_customer_subject(customer_id: str) -> str:
+    """Return the key row that marks a customer as erased: the keyed hash of the id, never the id."""
+    # 48 hexadecimal digits (192 bits of the HMAC) keep the id within the 64-character column.
+    return ERASED_CUSTOMER_PREFIX + customer_pseudonym(customer_id, read_key("PSEUDONYM_KEY"))[:48]
+
+
+class ErasedCustomers(Container[str]):
+    """The customers erased from the store, never to be stored again.
+
+    Erasure leaves one key row per customer, named by the keyed hash of the id. A destroyed key row
+    that still names the customer id (erased before the hash was kept, or shredded while other rows
+    still refer to it) counts too.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        rows = conn.execute(
+            select(subject_keys.c.subject_id).where(
+                subject_keys.c.wrapped_key.is_(None),
+                or_(
+                    subject_keys.c.subject_id.startswith(ERASED_CUSTOMER_PREFIX),
+                    subject_keys.c.subject_id.startswith(CUSTOMER_SUBJECT_PREFIX),
+                ),
+            )
+        ).scalars()
+        self._hashed: set[str] = set()
+        self._plain: set[str] = set()
+        for subject_id in rows:
+            if subject_id.startswith(ERASED_CUSTOMER_PREFIX):
+                self._hashed.add(subject_id)
+            else:
+                self._plain.add(subject_id.removeprefix(CUSTOMER_SUBJECT_PREFIX))
+
+    def __contains__(self, customer_id: object) -> bool:
+        if not isinstance(customer_id, str):
+            return False
+        if customer_id in self._plain:
+            return True
+
+        # The pseudonym key is read only when a hashed row exists, so a store with no erasure
+        # loads without it.
+        return bool(self._hashed) and erased_customer_subject(customer_id) in self._hashed
+
+    def subjects(self, customer_ids: Iterable[str | None]) -> set[str]:
+        """Return the customer subjects of the erased customers among `customer_ids`."""
+        return {customer_subject(customer_id) for customer_id in customer_ids if customer_id and customer_id in self}
+
+
+class KnownCustomers(Container[str]):
+    """The customer ids that a reader accepts: stored customers and erased ones.
+
+    Erased customers count as known, so their rows are suppressed at load time instead of being
+    quarantined with their personal data.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.stored = set(conn.execute(select(customers.c.customer_id)).scalars())
+        self.erased = ErasedCustomers(conn)
+
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self.stored or customer_id in self.erased
 
 
 def review_subject(review_id: str) -> str:
@@ -222,7 +279,10 @@ def _write_customers(
     counts: LoadCounts,
     now: datetime,
 ) -> None:
-    erased = store.preload_keys(conn, [customer_subject(item.customer_id) for item, _hash in accepted])
+    # Erased customers are found before the keys are loaded, because loading creates missing keys.
+    erased = ErasedCustomers(conn).subjects(item.customer_id for item, _hash in accepted)
+    subject_ids = [customer_subject(item.customer_id) for item, _hash in accepted]
+    erased |= store.preload_keys(conn, [subject_id for subject_id in subject_ids if subject_id not in erased])
     inserts: list[dict[str, object]] = []
     for item, content_hash in accepted:
         subject_id = customer_subject(item.customer_id)
@@ -267,7 +327,7 @@ def load_consents(
     now = datetime.now(UTC)
     with _transaction(store, conn) as conn:
         existing = set(conn.execute(select(consent_events.c.event_id)).scalars())
-        erased = erased_customer_ids(conn)
+        erased = ErasedCustomers(conn)
         pending: list[dict[str, object]] = []
         for item in items:
             counts.read += 1
@@ -414,7 +474,8 @@ def _write_reviews(
         review_id: customer_subject(item.customer_id) if item.customer_id else review_subject(review_id)
         for item, review_id, _hash in accepted
     }
-    erased = store.preload_keys(conn, list(subjects.values()))
+    erased = ErasedCustomers(conn).subjects(item.customer_id for item, _review_id, _hash in accepted)
+    erased |= store.preload_keys(conn, [subject_id for subject_id in subjects.values() if subject_id not in erased])
     deleted = set(
         conn.execute(
             select(review_tombstones.c.review_id).where(review_tombstones.c.review_id.in_(list(subjects)))
@@ -473,7 +534,7 @@ def ingest_exports(store: Store, input_dir: Path, run_id: str | None = None) -> 
         load_customers(store, crm_csv.read_customers(internal / "crm_customers.csv"), crm_csv.CUSTOMERS_SOURCE, run_id)
     ]
     with store.engine.connect() as conn:
-        known = set(conn.execute(select(customers.c.customer_id)).scalars()) | erased_customer_ids(conn)
+        known = KnownCustomers(conn)
     purposes = current_purposes().names()
     consents = crm_csv.read_consents(internal / "consents.csv", known, purposes)
     results.append(load_consents(store, consents, crm_csv.CONSENTS_SOURCE, run_id))

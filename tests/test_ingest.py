@@ -6,11 +6,11 @@ import csv
 import json
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
-from governance.ingest import LoadCounts, ingest_exports
+from governance.ingest import LoadCounts, customer_subject, erased_customer_subject, ingest_exports
 from governance.store import Store
-from governance.store.schema import consent_events, customers, quarantine, reviews
+from governance.store.schema import consent_events, customers, quarantine, reviews, subject_keys
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IngestedStore = tuple[Store, dict[str, LoadCounts]]
@@ -98,6 +98,32 @@ def test_erased_customer_not_reingested(store: Store) -> None:
                 select(func.count()).select_from(table).where(table.c.customer_id == customer_id)
             ).scalar()
             assert left == 0, table.name
+        key_names = list(conn.execute(select(subject_keys.c.subject_id)).scalars())
+    assert not [name for name in key_names if customer_id in name]
+    assert erased_customer_subject(customer_id) in key_names
+
+
+def test_older_erasure_row_still_honoured(store: Store) -> None:
+    """A store erased before the hashed key rows keeps `customer:<id>` rows, and ingest still skips them."""
+    from governance.retention.erasure import erase_customers
+
+    ingest_exports(store, EXAMPLES)
+    with store.engine.begin() as conn:
+        customer_id = conn.execute(
+            select(reviews.c.customer_id).where(reviews.c.customer_id.is_not(None)).limit(1)
+        ).scalar_one()
+        erase_customers(store, conn, [customer_id], keep_reviews=False, extracts_dir=None)
+        conn.execute(
+            update(subject_keys)
+            .where(subject_keys.c.subject_id == erased_customer_subject(customer_id))
+            .values(subject_id=customer_subject(customer_id))
+        )
+
+    again = {counts.source: counts for counts in ingest_exports(store, EXAMPLES)}
+
+    assert again["crm_customers"].suppressed == 1
+    assert again["crm_customers"].inserted == 0
+    assert again["survey"].suppressed >= 1
 
 
 def test_deleted_review_not_reingested(store: Store) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from governance.crypto import KeyShreddedError
-from governance.ingest import QUARANTINE_SUBJECT_PREFIX
+from governance.ingest import QUARANTINE_SUBJECT_PREFIX, customer_subject, erased_customer_subject
 from governance.retention.extracts import SubjectMatcher, remove_subject_lines
 from governance.store import Store
 from governance.store.schema import (
@@ -162,10 +162,42 @@ def erase_customers(
         .where(data_subject_requests.c.customer_id.in_(customer_ids))
         .values(customer_id=None)
     )
-    # NOTE: a destroyed key keeps its row, whose subject id `customer:<id>` still contains the CRM
-    # id. Ingest reads these rows to keep an erased customer from being loaded again.
     counts["data_keys_shredded"] += store.shred(conn, subjects)
+    rename_erased_keys(conn, customer_ids)
     return counts
+
+
+def rename_erased_keys(conn: Connection, customer_ids: list[str]) -> int:
+    """Replace the destroyed key rows of erased customers by rows named with the keyed hash of the id.
+
+    Ingest reads these rows to keep an erased customer from being loaded again, and the hash lets it
+    do so without the store keeping the CRM id. A key row that another row still refers to keeps
+    its name. Returns how many rows were renamed.
+    """
+    renamed = 0
+    for customer_id in customer_ids:
+        subject_id = customer_subject(customer_id)
+        if _subject_in_use(conn, subject_id):
+            continue
+        row = conn.execute(
+            select(subject_keys).where(subject_keys.c.subject_id == subject_id, subject_keys.c.wrapped_key.is_(None))
+        ).mappings().first()
+        if row is None:
+            continue
+        conn.execute(delete(subject_keys).where(subject_keys.c.subject_id == subject_id))
+        hashed = erased_customer_subject(customer_id)
+        exists = conn.execute(select(subject_keys.c.subject_id).where(subject_keys.c.subject_id == hashed)).first()
+        if exists is None:
+            conn.execute(insert(subject_keys).values({**row, "subject_id": hashed}))
+        renamed += 1
+    return renamed
+
+
+def _subject_in_use(conn: Connection, subject_id: str) -> bool:
+    return any(
+        conn.execute(select(table.c.subject_id).where(table.c.subject_id == subject_id).limit(1)).first() is not None
+        for table in (customers, reviews, quarantine)
+    )
 
 
 def remove_access_exports(conn: Connection, condition: ColumnElement[bool]) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from governance.crypto import KeyShreddedError
-from governance.ingest import LoadCounts, erased_customer_ids, load_consents, load_customers, load_reviews
+from governance.ingest import KnownCustomers, LoadCounts, load_consents, load_customers, load_reviews
 from governance.sources.base import (
     Credentials,
     PullContext,
@@ -46,7 +46,7 @@ class StoreSubjects(SubjectLookup):
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._ids: set[str] | None = None
+        self._ids: KnownCustomers | None = None
         self._emails: dict[str, str] | None = None
 
     def customer_id(self, candidate: str | None) -> str | None:
@@ -54,10 +54,7 @@ class StoreSubjects(SubjectLookup):
             return None
         if self._ids is None:
             with self.store.engine.connect() as conn:
-                # Erased customers count as known, so their rows are suppressed at load time
-                # instead of being quarantined with their personal data.
-                self._ids = set(conn.execute(select(customers.c.customer_id)).scalars())
-                self._ids |= erased_customer_ids(conn)
+                self._ids = KnownCustomers(conn)
         return candidate if candidate in self._ids else None
 
     def customer_id_by_email(self, email: str | None) -> str | None:
