@@ -230,6 +230,29 @@ def test_dag_in_two_activities_rejected() -> None:
         parse_register(raw)
 
 
+def test_task_link_in_two_activities_rejected() -> None:
+    raw = _packaged()
+    _activity(raw, "recontact")["dags"] = ["review_consent:publication_extract"]
+    with pytest.raises(RegisterConfigError, match="'review_consent:publication_extract' is declared by"):
+        parse_register(raw)
+
+
+def test_malformed_task_link_is_named() -> None:
+    raw = _packaged()
+    _activity(raw, "recontact")["dags"] = ["review_consent:"]
+    with pytest.raises(RegisterConfigError, match=r"activities\[recontact\]\.dags: .*invalid link 'review_consent:'"):
+        parse_register(raw)
+
+
+def test_task_link_wins_over_dag_link() -> None:
+    raw = _packaged()
+    _activity(raw, "review_publication")["dags"] = ["review_consent"]
+    register = parse_register(raw)
+    assert register.activity_of_task("review_consent", "recontact_extract").reference == "recontact"
+    assert register.activity_of_task("review_consent", "other_task").reference == "review_publication"
+    assert register.activity_of_task("review_consent", None).reference == "review_publication"
+
+
 def test_override_file_replaces_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     raw = _packaged()
     raw["activities"] = [copy.deepcopy(_activity(raw, "retention"))]
