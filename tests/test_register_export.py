@@ -30,9 +30,9 @@ from governance.runtime import RunContext
 from governance.stages import apply_retention, ingest_files, plan_retention, verify_retention
 from governance.store import Store
 from governance.store.schema import consent_events, customers, masked_reviews, quarantine, reviews, subject_keys
+from tests.bundled import crm_leaks, crm_values
 
 PROJECT = Path(__file__).resolve().parent.parent
-CRM_EXPORT = PROJECT / "examples" / "internal" / "crm_customers.csv"
 UTF8_BOM = b"\xef\xbb\xbf"
 FIELD_LABEL_KEYS = ("lawful_basis", "retention", "transfers", "security_encryption", "dpia", "last_review")
 
@@ -403,20 +403,6 @@ def test_export_command_defaults_to_configured_language(
     assert json.loads(target.read_text(encoding="utf-8"))["language"] == "en"
 
 
-def _crm_values() -> dict[str, set[str]]:
-    with CRM_EXPORT.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    values: dict[str, set[str]] = {"exact": set(), "full_name": set(), "last_name": set()}
-    for row in rows:
-        for column in ("customer_id", "email", "phone", "postal_address"):
-            if row.get(column):
-                values["exact"].add(row[column].strip())
-        if row.get("first_name") and row.get("last_name"):
-            values["full_name"].add(f"{row['first_name']} {row['last_name']}".strip())
-            values["last_name"].add(row["last_name"].strip())
-    return values
-
-
 def test_exports_hold_no_crm_value(store: Store, pipeline_store: dict[str, Any], settings_env: Path) -> None:
     register_words = set(re.findall(r"\w+", PACKAGED_CONFIG.read_text(encoding="utf-8")))
     verify_journal(RunContext(dag_id="register", run_id="run-1", task_id="verify_journal"))
@@ -434,13 +420,10 @@ def test_exports_hold_no_crm_value(store: Store, pipeline_store: dict[str, Any],
     assert {"activities.csv", "journal.csv"} <= set(texts)
     assert '"verify_journal"' in texts[next(name for name in texts if name.endswith(".json"))]
 
-    values = _crm_values()
+    values = crm_values()
     assert len(values["exact"]) > 6000
     for name, text in texts.items():
-        leaked_exact = [value for value in values["exact"] if value in text]
-        leaked_names = [value for value in values["full_name"] if value in text]
-        # A last name alone leaks only when it is not an ordinary word of the register's own text.
-        leaked_last = (set(re.findall(r"\w+", text)) & values["last_name"]) - register_words
-        assert leaked_exact == [], name
-        assert leaked_names == [], name
-        assert leaked_last == set(), name
+        leaks = crm_leaks(text, values, register_words)
+        assert leaks["exact"] == [], name
+        assert leaks["full_name"] == [], name
+        assert leaks["last_name"] == [], name

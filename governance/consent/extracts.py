@@ -156,6 +156,14 @@ def _consent_status_column(frame: pd.DataFrame, snapshot: ConsentSnapshot, catal
     return statuses
 
 
+def _withdrawn_column(frame: pd.DataFrame, snapshot: ConsentSnapshot) -> list[bool]:
+    """Flag the reviews, of any source, whose linked customer's latest event for the purpose is a withdrawal."""
+    return [
+        snapshot.state_of(_linked_customer(customer_id)).status is ConsentStatus.WITHDRAWN
+        for customer_id in frame["customer_id"]
+    ]
+
+
 def _purpose_filter(extract: str, frame: pd.DataFrame) -> pd.Series:
     """Rows that pass the extract's own rule, before consent: rating and tone."""
     if extract == "recontact":
@@ -181,11 +189,13 @@ def select_rows(
     # An internal review linked to no customer stays internal, so its consent status is `none`, a gap.
     frame["internal"] = [catalog.is_internal(source) for source in frame["source"]]
     frame["consent_status"] = _consent_status_column(frame, snapshot, catalog)
+    # A platform review linked to a customer (by email) who withdrew this purpose stays out too.
+    frame["withdrawn"] = _withdrawn_column(frame, snapshot)
     eligible = frame[_purpose_filter(extract, frame)]
 
     admits_platform = extract == "analytics" and purpose.public_platform_basis is not None
     active = eligible["consent_status"] == ConsentStatus.ACTIVE.value
-    keep = (eligible["internal"] & active) | (~eligible["internal"] & admits_platform)
+    keep = (eligible["internal"] & active) | (~eligible["internal"] & ~eligible["withdrawn"] & admits_platform)
     if extract != "analytics":
         keep &= eligible["internal"]
 
@@ -195,7 +205,8 @@ def select_rows(
         linked = eligible["customer_id"].map(_linked_customer).notna()
         customers_once = eligible[eligible["internal"] & linked].drop_duplicates("customer_id")
         counted = pd.concat([customers_once, eligible[~(eligible["internal"] & linked)]])
-    status = counted["consent_status"].where(counted["internal"], "public_platform")
+    platform_status = counted["withdrawn"].map({True: ConsentStatus.WITHDRAWN.value, False: "public_platform"})
+    status = counted["consent_status"].where(counted["internal"], platform_status)
     eligible_by_source: dict[str, dict[str, int]] = {}
     for (source, state), count in counted.groupby([counted["source"], status]).size().items():
         eligible_by_source.setdefault(str(source), {})[str(state)] = int(count)
@@ -309,6 +320,9 @@ def extract_rules(extract: str, purpose: Purpose, catalog: PurposeCatalog, snaps
         purpose=purpose.name,
         columns=COLUMNS[extract],
         withdrawn_customers=withdrawn,
+        platform_basis=purpose.public_platform_basis.value
+        if extract == "analytics" and purpose.public_platform_basis is not None
+        else None,
         allowed_sources=catalog.internal_sources if internal_only else None,
         max_rating=RECONTACT_MAX_RATING if extract == "recontact" else None,
         min_rating=AMBASSADOR_RATING if extract == "ambassadors" else None,
