@@ -110,6 +110,48 @@ def test_pipeline_end_to_end(
     assert verify_chain(store.engine).ok
     for extract in ("analytics", "publication", "recontact", "ambassadors"):
         assert (settings_env / "extracts" / f"{extract}.parquet").exists()
+    _check_export_against_store(store, settings_env)
+
+
+def _check_export_against_store(store, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every task that ran has an outcome entry under its report's activity; counts match the files."""
+    import pandas as pd
+    from airflow.dag_processing.dagbag import DagBag
+
+    from governance.consent.purposes import current_purposes
+    from governance.register.activities import load_register
+    from governance.register.export import Period, build_export
+    from governance.store.schema import masked_reviews
+
+    data = build_export(store.engine, load_register(), Period(), "fr")
+    journal = data["journal"]
+    outcomes = {(entry["dag_id"], entry["task_id"]): entry for entry in journal if entry["try_number"] is not None}
+    reports = {(entry["dag_id"], entry["task_id"]): entry for entry in journal if entry["try_number"] is None}
+    bag = DagBag(dag_folder=str(PROJECT / "dags"))
+    for dag_id in DAG_IDS:
+        for task_id in bag.get_dag(dag_id).task_ids:
+            assert outcomes[(dag_id, task_id)]["status"] == "success", (dag_id, task_id)
+    for key, report in reports.items():
+        assert outcomes[key]["activity"] == report["activity"], key
+    assert data["undeclared_activities"] == []
+
+    summary = {row["activity"]: row for row in data["summary"]}
+    deleted = summary["retention"]["deletions"]
+    with store.engine.connect() as conn:
+        masked_now = conn.execute(select(func.count()).select_from(masked_reviews)).scalar()
+    assert summary["review_masking"]["records_written"] - deleted.get("masked_reviews", 0) == masked_now
+    extract_rows = {
+        extract: len(pd.read_parquet(data_dir / "extracts" / f"{extract}.parquet"))
+        for extract in ("analytics", "publication", "recontact", "ambassadors")
+    }
+    written = {
+        extract: reports[("review_consent", f"{extract}_extract")]["records_out"] for extract in extract_rows
+    }
+    for extract in extract_rows:
+        purpose = current_purposes().for_extract(extract).name
+        assert reports[("review_consent", f"{extract}_extract")]["activity"] == purpose
+    # Retention runs after the extracts and removes the lines of the customers it erases.
+    assert sum(written.values()) - deleted.get("extract_lines", 0) == sum(extract_rows.values())
 
 
 def _future_dated_consents(path: Path) -> int:
