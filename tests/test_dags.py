@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples"
-DAG_IDS = ["review_ingest", "review_masking", "review_consent", "review_retention"]
+DAG_IDS = ["review_ingest", "review_masking", "review_consent", "review_retention", "register"]
 HEAVY_MODULES = ["spacy", "presidio_analyzer", "presidio_anonymizer", "pandas", "great_expectations"]
 
 PARSE_SCRIPT = """
@@ -105,7 +105,8 @@ def test_pipeline_end_to_end(
         "withdrawal is dated before its grant",
     ]
     assert activities == [
-        "ambassador_program", "recontact", "retention", "review_collection", "review_masking", "review_publication",
+        "ambassador_program", "recontact", "register", "retention", "review_collection", "review_masking",
+        "review_publication",
     ]
     assert verify_chain(store.engine).ok
     for extract in ("analytics", "publication", "recontact", "ambassadors"):
@@ -134,6 +135,9 @@ def _check_export_against_store(store, data_dir: Path) -> None:  # type: ignore[
     for key, report in reports.items():
         assert outcomes[key]["activity"] == report["activity"], key
     assert data["undeclared_activities"] == []
+    # The register DAG verified the chain, then exported the month in the three formats, in French.
+    exports = sorted(path.name for path in (data_dir / "reports").glob("register-*-fr*"))
+    assert [name.rsplit(".", 1)[-1] if "." in name else "csv" for name in exports] == ["csv", "html", "json"]
 
     summary = {row["activity"]: row for row in data["summary"]}
     deleted = summary["retention"]["deletions"]
