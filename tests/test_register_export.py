@@ -34,7 +34,9 @@ from tests.bundled import crm_leaks, crm_values
 
 PROJECT = Path(__file__).resolve().parent.parent
 UTF8_BOM = b"\xef\xbb\xbf"
-FIELD_LABEL_KEYS = ("lawful_basis", "retention", "transfers", "security_encryption", "dpia", "last_review")
+FIELD_LABEL_KEYS = (
+    "lawful_basis", "retention", "transfers", "security_encryption", "dpia", "breach_register", "last_review",
+)
 
 
 def _packaged() -> dict[str, Any]:
@@ -184,6 +186,13 @@ def test_missing_field_is_named() -> None:
     raw = _packaged()
     del _activity(raw, "recontact")["lawful_basis"]
     with pytest.raises(RegisterConfigError, match=r"activities\[recontact\]\.lawful_basis: Field required"):
+        parse_register(raw)
+
+
+def test_missing_breach_register_is_named() -> None:
+    raw = _packaged()
+    del _activity(raw, "ambassador_program")["breach_register"]
+    with pytest.raises(RegisterConfigError, match=r"activities\[ambassador_program\]\.breach_register: Field required"):
         parse_register(raw)
 
 

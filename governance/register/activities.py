@@ -4,7 +4,7 @@ The fields follow the CNIL register model (2019): identification, purposes, cate
 subjects and of personal data, sensitive data, retention per category, recipients and processors,
 transfers outside the EU and security measures, plus the fields that CNIL-oriented templates add
 (lawful basis, legitimate-interest assessment, automated decisions, DPIA, exercise of rights,
-privacy policy, consent register, last review).
+privacy policy, consent register, breach register, last review).
 
 Every field is mandatory. A field that does not apply is written as `null` or `[]`, so that the
 record shows a decision and not an omission. The packaged `activities.yaml` is the default;
@@ -31,7 +31,7 @@ CONFIG_ENV = "REVIEW_GOV_REGISTER_CONFIG"
 LANGUAGES = ("fr", "en")
 MAX_SUB_PURPOSES = 5
 # A `dags` entry: a DAG id, or `dag_id:task_id` for one task of a DAG that serves several activities.
-# Airflow ids never contain a colon.
+# Airflow 3.3 validates DAG and task ids against `^[\w.-]+$` (KEY_REGEX), so they never contain a colon.
 DAG_LINK_PATTERN = r"[\w.-]+(:[\w.-]+)?"
 
 
@@ -236,6 +236,7 @@ class Activity(Strict):
     dpia: Dpia
     data_subject_rights: LocalizedText
     privacy_policy_url: str = Field(min_length=1)
+    breach_register: LocalizedText = Field(description="Where personal data breaches are documented (GDPR article 33(5)).")
     last_review: Review
 
     @field_validator("dags")

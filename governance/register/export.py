@@ -188,6 +188,7 @@ def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], lan
         ("dpia", _dpia_text(activity, lang)),
         ("data_subject_rights", activity.data_subject_rights.text(lang)),
         ("privacy_policy_url", activity.privacy_policy_url),
+        ("breach_register", activity.breach_register.text(lang)),
         ("last_review", f"{activity.last_review.reviewed_on.isoformat()} ({activity.last_review.reviewer})"),
     ]
     return [{"key": key, "label": i18n.label(key, lang), "value": value} for key, value in rows]
