@@ -357,6 +357,30 @@ def test_html_lists_every_activity_and_field(store: Store) -> None:
         assert "<svg" in page
 
 
+def test_export_punctuation_per_language(store: Store, tmp_path: Path) -> None:
+    """French puts a space before a colon and before a semicolon, and English does not."""
+    append_entry(store.engine, JournalEntry(activity="retention", purpose="retention", deletions={"customers": 2, "reviews": 5}))
+    register = load_register()
+    texts = {}
+    for language in ("fr", "en"):
+        data = build_export(store.engine, register, Period(), language)
+        fields = "\n".join(field["value"] for activity in data["activities"] for field in activity["fields"])
+        _, files = export_register(store.engine, register, Period(), language, ExportFormat.CSV, tmp_path / language)
+        journal = (tmp_path / language / "journal.csv").read_text(encoding="utf-8-sig")
+        texts[language] = (fields, render_html(data), journal)
+
+    fields, page, journal = texts["en"]
+    assert " : " not in fields
+    assert " ; " not in fields
+    assert "required: no; done: no; " in fields
+    assert "Customers: 2" in page
+    assert "Customers: 2; Reviews: 5" in journal
+    fields, page, journal = texts["fr"]
+    assert "requise : non ; réalisée : non ; " in fields
+    assert "Clients : 2" in page
+    assert "Clients : 2 ; Avis : 5" in journal
+
+
 def test_export_files_each_format(store: Store, tmp_path: Path) -> None:
     register = load_register()
     _, [html] = export_register(store.engine, register, Period(), "en", ExportFormat.HTML, tmp_path / "r.html")

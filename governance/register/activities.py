@@ -225,7 +225,7 @@ class Activity(Strict):
     lawful_basis_detail: LocalizedText
     legitimate_interest_assessment: str | None
     consent_purpose: str | None
-    consent_register: str | None
+    consent_register: LocalizedText | None
     data_subjects: list[LocalizedText] = Field(min_length=1)
     data_categories: list[PersonalDataCategory] = Field(min_length=1)
     sensitive_data: SensitiveData
