@@ -2,8 +2,9 @@
 
 Tasks report their own counts to the processing journal; this listener adds an entry when a task
 instance succeeds or fails, so that no processing escapes the journal, even a task that crashes
-before reporting or never reports. Governed tasks are those of DAGs declared by a processing activity
-of the register, of the `register` DAG, or of DAGs tagged `review-governance`.
+before reporting or never reports. Governed tasks are those that a processing activity of the
+register declares, alone or with their whole DAG, those of the `register` DAG, and those of DAGs
+tagged `review-governance`.
 
 Hook signatures: Airflow 3.3 task-instance listener spec (`on_task_instance_success`,
 `on_task_instance_failed`). Airflow catches and logs any exception a listener raises, so a journal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -43,3 +44,30 @@ def load_bundled(store: Store, customers_limit: int | None = None) -> None:
 def crm_rows() -> list[dict[str, str]]:
     with (INTERNAL / "crm_customers.csv").open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def crm_values() -> dict[str, set[str]]:
+    """Return the CRM export's identifying values: ids and contacts, full names and last names."""
+    values: dict[str, set[str]] = {"exact": set(), "full_name": set(), "last_name": set()}
+    for row in crm_rows():
+        for column in ("customer_id", "email", "phone", "postal_address"):
+            if row.get(column):
+                values["exact"].add(row[column].strip())
+        if row.get("first_name") and row.get("last_name"):
+            values["full_name"].add(f"{row['first_name']} {row['last_name']}".strip())
+            values["last_name"].add(row["last_name"].strip())
+    return values
+
+
+def crm_leaks(text: str, values: dict[str, set[str]], ordinary_words: set[str]) -> dict[str, list[str]]:
+    """Return the CRM values found in `text`, by kind.
+
+    A last name alone counts only as a whole word that is not one of `ordinary_words`, the words
+    of the text's own template (a last name such as "Martin" or "Petit" is also an ordinary word).
+    """
+    words = set(re.findall(r"\w+", text))
+    return {
+        "exact": sorted(value for value in values["exact"] if value in text),
+        "full_name": sorted(value for value in values["full_name"] if value in text),
+        "last_name": sorted((words & values["last_name"]) - ordinary_words),
+    }

@@ -280,7 +280,7 @@ def test_failed_validation_writes_nothing(
     assert docs.exists()
     pages = "".join(path.read_text(encoding="utf-8") for path in docs.parent.rglob("*.html"))
     assert "review_publication" in pages
-    assert "Source survey, finalité review_publication" in pages
+    assert "Source « enquête de satisfaction » (survey), finalité « Publication des avis » (review_publication)" in pages
 
 
 def _select_ignoring_consent(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,3 +92,60 @@ def test_expiry_keeps_end_of_month() -> None:
 )
 def test_tone_rule_cases(text: str, negative: bool) -> None:
     assert is_negative(text) is negative, negative_cues(text)
+
+
+def _suite_descriptions(language: str, data_dir: Path) -> list[str]:
+    import pandas as pd
+
+    from governance.consent.validation import CoverageResult, ExtractRules, build_suite, file_context
+
+    file_context(data_dir)
+    frame = pd.DataFrame(columns=["customer_pseudonym", "check_coverage", "check_source", "check_withdrawn"])
+    rules = ExtractRules(
+        extract="analytics", purpose="review_collection", columns=("customer_pseudonym",),
+        withdrawn_customers=frozenset({"C000001"}),
+        min_rating=5, platform_basis="legitimate_interests",
+    )
+    result = CoverageResult(
+        purpose="review_collection", extract="analytics", checked=3, compliant=1, violations=1, gaps=1,
+        success=False, by_source={"survey": {"compliant": 1, "violation": 1, "gap": 1}, "yelp_demo": {}},
+    )
+    return [item.description for item in build_suite(frame, rules, result, language).expectations]
+
+
+def test_suite_descriptions_in_french(tmp_path: Path) -> None:
+    descriptions = _suite_descriptions("fr", tmp_path)
+    assert descriptions[1] == (
+        "Chaque ligne repose sur un consentement actif pour la finalité « Collecte des avis clients » "
+        "(review_collection), ou, pour un avis de plateforme publique, sur la base légale « Intérêt "
+        "légitime (art. 6.1.f) » : 1 conforme, 1 violation, 1 lacune sur 3 (couverture 33,3 %). Une "
+        "lacune n'est jamais comptée comme autorisée."
+    )
+    assert descriptions[2] == (
+        "Source « enquête de satisfaction » (survey), finalité « Collecte des avis clients » "
+        "(review_collection) : 1 conforme sur 3 (couverture 33,3 %)."
+    )
+    assert descriptions[3] == (
+        "Source yelp_demo, finalité « Collecte des avis clients » (review_collection) : 0 conforme sur 0 "
+        "(couverture 100,0 %)."
+    )
+    assert descriptions[4] == (
+        "Aucun client ayant retiré son consentement pour la finalité « Collecte des avis clients » "
+        "(review_collection) n'apparaît (1 client en tout)."
+    )
+    assert "La note vaut 5." in descriptions
+
+
+def test_suite_descriptions_in_english(tmp_path: Path) -> None:
+    descriptions = _suite_descriptions("en", tmp_path)
+    assert descriptions[1] == (
+        "Every row rests on an active consent for the purpose “Collecting customer reviews” "
+        "(review_collection), or, for a public platform review, on the lawful basis “Legitimate interests "
+        "(art. 6(1)(f))”: 1 compliant, 1 violation, 1 gap out of 3 (coverage 33.3 %). A gap is never "
+        "counted as allowed."
+    )
+    assert descriptions[4] == (
+        "No customer who withdrew their consent for the purpose “Collecting customer reviews” "
+        "(review_collection) appears (1 customer in all)."
+    )
+    assert "The rating is 5." in descriptions

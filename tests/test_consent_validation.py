@@ -39,7 +39,7 @@ def test_failed_checks_keep_no_customer_id(tmp_path: Path) -> None:
     result = validate_extract(_frame(), rules, data_dir=tmp_path, run_name="run-1", language="en")
 
     assert not result.success
-    assert any("withdrew their recontact consent" in text for text in result.failed_expectations)
+    assert any("withdrew their consent for the purpose" in text for text in result.failed_expectations)
     assert "Each customer appears at most once." in result.failed_expectations
     written = sorted(path for path in (tmp_path / "gx").rglob("*") if path.is_file())
     assert any(path.suffix == ".html" for path in written)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples"
-DAG_IDS = ["review_ingest", "review_masking", "review_consent", "review_retention"]
+DAG_IDS = ["review_ingest", "review_masking", "review_consent", "review_retention", "register"]
 HEAVY_MODULES = ["spacy", "presidio_analyzer", "presidio_anonymizer", "pandas", "great_expectations"]
 
 PARSE_SCRIPT = """
@@ -105,11 +105,57 @@ def test_pipeline_end_to_end(
         "withdrawal is dated before its grant",
     ]
     assert activities == [
-        "ambassador_program", "recontact", "retention", "review_collection", "review_masking", "review_publication",
+        "ambassador_program", "recontact", "register", "retention", "review_collection", "review_masking",
+        "review_publication",
     ]
     assert verify_chain(store.engine).ok
     for extract in ("analytics", "publication", "recontact", "ambassadors"):
         assert (settings_env / "extracts" / f"{extract}.parquet").exists()
+    _check_export_against_store(store, settings_env)
+
+
+def _check_export_against_store(store, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every task that ran has an outcome entry under its report's activity; counts match the files."""
+    import pandas as pd
+    from airflow.dag_processing.dagbag import DagBag
+
+    from governance.consent.purposes import current_purposes
+    from governance.register.activities import load_register
+    from governance.register.export import Period, build_export
+    from governance.store.schema import masked_reviews
+
+    data = build_export(store.engine, load_register(), Period(), "fr")
+    journal = data["journal"]
+    outcomes = {(entry["dag_id"], entry["task_id"]): entry for entry in journal if entry["try_number"] is not None}
+    reports = {(entry["dag_id"], entry["task_id"]): entry for entry in journal if entry["try_number"] is None}
+    bag = DagBag(dag_folder=str(PROJECT / "dags"))
+    for dag_id in DAG_IDS:
+        for task_id in bag.get_dag(dag_id).task_ids:
+            assert outcomes[(dag_id, task_id)]["status"] == "success", (dag_id, task_id)
+    for key, report in reports.items():
+        assert outcomes[key]["activity"] == report["activity"], key
+    assert data["undeclared_activities"] == []
+    # The register DAG verified the chain, then exported the month in the three formats, in French.
+    exports = sorted(path.name for path in (data_dir / "reports").glob("register-*-fr*"))
+    assert [name.rsplit(".", 1)[-1] if "." in name else "csv" for name in exports] == ["csv", "html", "json"]
+
+    summary = {row["activity"]: row for row in data["summary"]}
+    deleted = summary["retention"]["deletions"]
+    with store.engine.connect() as conn:
+        masked_now = conn.execute(select(func.count()).select_from(masked_reviews)).scalar()
+    assert summary["review_masking"]["records_written"] - deleted.get("masked_reviews", 0) == masked_now
+    extract_rows = {
+        extract: len(pd.read_parquet(data_dir / "extracts" / f"{extract}.parquet"))
+        for extract in ("analytics", "publication", "recontact", "ambassadors")
+    }
+    written = {
+        extract: reports[("review_consent", f"{extract}_extract")]["records_out"] for extract in extract_rows
+    }
+    for extract in extract_rows:
+        purpose = current_purposes().for_extract(extract).name
+        assert reports[("review_consent", f"{extract}_extract")]["activity"] == purpose
+    # Retention runs after the extracts and removes the lines of the customers it erases.
+    assert sum(written.values()) - deleted.get("extract_lines", 0) == sum(extract_rows.values())
 
 
 def _future_dated_consents(path: Path) -> int:

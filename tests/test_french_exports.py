@@ -120,7 +120,7 @@ def _english_codes(*code_sets: dict[str, set[str]]) -> set[str]:
     DAG ids are left out: the exports show them as they are, to find the run in Airflow, and two of
     them (`review_masking`, `register`) are also activity codes.
     """
-    dag_ids = set(load_register().activity_by_dag) | set(INTERNAL_DAGS)
+    dag_ids = {link.split(":")[0] for link in load_register().activity_by_dag} | set(INTERNAL_DAGS)
     english = set()
     for codes in code_sets:
         for group, values in codes.items():

@@ -30,11 +30,13 @@ from governance.runtime import RunContext
 from governance.stages import apply_retention, ingest_files, plan_retention, verify_retention
 from governance.store import Store
 from governance.store.schema import consent_events, customers, masked_reviews, quarantine, reviews, subject_keys
+from tests.bundled import crm_leaks, crm_values
 
 PROJECT = Path(__file__).resolve().parent.parent
-CRM_EXPORT = PROJECT / "examples" / "internal" / "crm_customers.csv"
 UTF8_BOM = b"\xef\xbb\xbf"
-FIELD_LABEL_KEYS = ("lawful_basis", "retention", "transfers", "security_encryption", "dpia", "last_review")
+FIELD_LABEL_KEYS = (
+    "lawful_basis", "retention", "transfers", "security_encryption", "dpia", "breach_register", "last_review",
+)
 
 
 def _packaged() -> dict[str, Any]:
@@ -187,6 +189,13 @@ def test_missing_field_is_named() -> None:
         parse_register(raw)
 
 
+def test_missing_breach_register_is_named() -> None:
+    raw = _packaged()
+    del _activity(raw, "ambassador_program")["breach_register"]
+    with pytest.raises(RegisterConfigError, match=r"activities\[ambassador_program\]\.breach_register: Field required"):
+        parse_register(raw)
+
+
 def test_missing_nested_field_is_named() -> None:
     raw = _packaged()
     del _activity(raw, "retention")["security_measures"]["backups"]
@@ -228,6 +237,29 @@ def test_dag_in_two_activities_rejected() -> None:
     _activity(raw, "recontact")["dags"] = ["review_ingest"]
     with pytest.raises(RegisterConfigError, match="'review_ingest' is declared by 'review_collection' and 'recontact'"):
         parse_register(raw)
+
+
+def test_task_link_in_two_activities_rejected() -> None:
+    raw = _packaged()
+    _activity(raw, "recontact")["dags"] = ["review_consent:publication_extract"]
+    with pytest.raises(RegisterConfigError, match="'review_consent:publication_extract' is declared by"):
+        parse_register(raw)
+
+
+def test_malformed_task_link_is_named() -> None:
+    raw = _packaged()
+    _activity(raw, "recontact")["dags"] = ["review_consent:"]
+    with pytest.raises(RegisterConfigError, match=r"activities\[recontact\]\.dags: .*invalid link 'review_consent:'"):
+        parse_register(raw)
+
+
+def test_task_link_wins_over_dag_link() -> None:
+    raw = _packaged()
+    _activity(raw, "review_publication")["dags"] = ["review_consent"]
+    register = parse_register(raw)
+    assert register.activity_of_task("review_consent", "recontact_extract").reference == "recontact"
+    assert register.activity_of_task("review_consent", "other_task").reference == "review_publication"
+    assert register.activity_of_task("review_consent", None).reference == "review_publication"
 
 
 def test_override_file_replaces_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -325,6 +357,30 @@ def test_html_lists_every_activity_and_field(store: Store) -> None:
         assert "<svg" in page
 
 
+def test_export_punctuation_per_language(store: Store, tmp_path: Path) -> None:
+    """French puts a space before a colon and before a semicolon, and English does not."""
+    append_entry(store.engine, JournalEntry(activity="retention", purpose="retention", deletions={"customers": 2, "reviews": 5}))
+    register = load_register()
+    texts = {}
+    for language in ("fr", "en"):
+        data = build_export(store.engine, register, Period(), language)
+        fields = "\n".join(field["value"] for activity in data["activities"] for field in activity["fields"])
+        _, files = export_register(store.engine, register, Period(), language, ExportFormat.CSV, tmp_path / language)
+        journal = (tmp_path / language / "journal.csv").read_text(encoding="utf-8-sig")
+        texts[language] = (fields, render_html(data), journal)
+
+    fields, page, journal = texts["en"]
+    assert " : " not in fields
+    assert " ; " not in fields
+    assert "required: no; done: no; " in fields
+    assert "Customers: 2" in page
+    assert "Customers: 2; Reviews: 5" in journal
+    fields, page, journal = texts["fr"]
+    assert "requise : non ; réalisée : non ; " in fields
+    assert "Clients : 2" in page
+    assert "Clients : 2 ; Avis : 5" in journal
+
+
 def test_export_files_each_format(store: Store, tmp_path: Path) -> None:
     register = load_register()
     _, [html] = export_register(store.engine, register, Period(), "en", ExportFormat.HTML, tmp_path / "r.html")
@@ -380,20 +436,6 @@ def test_export_command_defaults_to_configured_language(
     assert json.loads(target.read_text(encoding="utf-8"))["language"] == "en"
 
 
-def _crm_values() -> dict[str, set[str]]:
-    with CRM_EXPORT.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    values: dict[str, set[str]] = {"exact": set(), "full_name": set(), "last_name": set()}
-    for row in rows:
-        for column in ("customer_id", "email", "phone", "postal_address"):
-            if row.get(column):
-                values["exact"].add(row[column].strip())
-        if row.get("first_name") and row.get("last_name"):
-            values["full_name"].add(f"{row['first_name']} {row['last_name']}".strip())
-            values["last_name"].add(row["last_name"].strip())
-    return values
-
-
 def test_exports_hold_no_crm_value(store: Store, pipeline_store: dict[str, Any], settings_env: Path) -> None:
     register_words = set(re.findall(r"\w+", PACKAGED_CONFIG.read_text(encoding="utf-8")))
     verify_journal(RunContext(dag_id="register", run_id="run-1", task_id="verify_journal"))
@@ -411,13 +453,10 @@ def test_exports_hold_no_crm_value(store: Store, pipeline_store: dict[str, Any],
     assert {"activities.csv", "journal.csv"} <= set(texts)
     assert '"verify_journal"' in texts[next(name for name in texts if name.endswith(".json"))]
 
-    values = _crm_values()
+    values = crm_values()
     assert len(values["exact"]) > 6000
     for name, text in texts.items():
-        leaked_exact = [value for value in values["exact"] if value in text]
-        leaked_names = [value for value in values["full_name"] if value in text]
-        # A last name alone leaks only when it is not an ordinary word of the register's own text.
-        leaked_last = (set(re.findall(r"\w+", text)) & values["last_name"]) - register_words
-        assert leaked_exact == [], name
-        assert leaked_names == [], name
-        assert leaked_last == set(), name
+        leaks = crm_leaks(text, values, register_words)
+        assert leaks["exact"] == [], name
+        assert leaks["full_name"] == [], name
+        assert leaks["last_name"] == [], name

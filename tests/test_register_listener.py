@@ -181,3 +181,34 @@ def test_outcome_of_tagged_undeclared_dag(store: Store) -> None:
     record_outcome(store.engine, register, _outcome("success", 1, dag_id="new_dag", tags=frozenset({"review-governance"})))
     [entry] = read_entries(store.engine)
     assert entry["activity"] == "undeclared"
+
+
+@pytest.mark.parametrize("extract", ["analytics", "publication", "recontact", "ambassadors"])
+def test_consent_task_outcome_follows_purpose(store: Store, extract: str) -> None:
+    """Each extract task's outcome is journaled under the activity its own report names: its purpose."""
+    from dataclasses import replace
+
+    from governance.consent.purposes import current_purposes
+
+    outcome = replace(
+        _outcome("success", 1, dag_id="review_consent", tags=frozenset({"review-governance"})),
+        task_id=f"{extract}_extract",
+    )
+    record_outcome(store.engine, load_register(), outcome)
+    [entry] = read_entries(store.engine)
+    purpose = current_purposes().for_extract(extract).name
+    assert entry["activity"] == purpose
+    assert entry["purpose"] == purpose
+
+
+def test_outcome_of_undeclared_task(store: Store) -> None:
+    """A new task in a DAG whose other tasks are declared one by one is flagged, not misattributed."""
+    from dataclasses import replace
+
+    outcome = replace(
+        _outcome("success", 1, dag_id="review_consent", tags=frozenset({"review-governance"})),
+        task_id="newsletter_extract",
+    )
+    record_outcome(store.engine, load_register(), outcome)
+    [entry] = read_entries(store.engine)
+    assert entry["activity"] == "undeclared"

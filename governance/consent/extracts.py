@@ -13,7 +13,9 @@
   not negative (`governance.consent.tone`) and an active consent, with name and email.
 
 Recontact and ambassador lists only take reviews from internal sources linked to a customer:
-a review pulled from a public platform carries no consent of ours. Contact details are decrypted
+a review pulled from a public platform carries no consent of ours. A review of an internal source
+that is linked to no customer (anonymised by retention, for example) is a gap in every extract,
+analytics included, and is never admitted as if it came from a public platform. Contact details are decrypted
 for those two extracts only, in memory, and written nowhere else.
 
 Each build selects rows, then re-derives every row's consent from the ledger independently of the
@@ -141,12 +143,25 @@ def load_candidates(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
+def _linked_customer(customer_id: object) -> str | None:
+    """Return the review's customer id, or None for a review linked to no customer."""
+    return customer_id if isinstance(customer_id, str) else None
+
+
 def _consent_status_column(frame: pd.DataFrame, snapshot: ConsentSnapshot, catalog: PurposeCatalog) -> list[str]:
     statuses = []
     for source, customer_id in zip(frame["source"], frame["customer_id"], strict=True):
-        internal = catalog.is_internal(source) and isinstance(customer_id, str)
-        statuses.append(snapshot.state_of(customer_id if internal else None).status.value)
+        customer = _linked_customer(customer_id) if catalog.is_internal(source) else None
+        statuses.append(snapshot.state_of(customer).status.value)
     return statuses
+
+
+def _withdrawn_column(frame: pd.DataFrame, snapshot: ConsentSnapshot) -> list[bool]:
+    """Flag the reviews, of any source, whose linked customer's latest event for the purpose is a withdrawal."""
+    return [
+        snapshot.state_of(_linked_customer(customer_id)).status is ConsentStatus.WITHDRAWN
+        for customer_id in frame["customer_id"]
+    ]
 
 
 def _purpose_filter(extract: str, frame: pd.DataFrame) -> pd.Series:
@@ -171,25 +186,27 @@ def select_rows(
 
     purpose = snapshot.purpose
     frame = frame.copy()
-    frame["internal"] = [
-        catalog.is_internal(source) and isinstance(customer, str)
-        for source, customer in zip(frame["source"], frame["customer_id"], strict=True)
-    ]
+    # An internal review linked to no customer stays internal, so its consent status is `none`, a gap.
+    frame["internal"] = [catalog.is_internal(source) for source in frame["source"]]
     frame["consent_status"] = _consent_status_column(frame, snapshot, catalog)
+    # A platform review linked to a customer (by email) who withdrew this purpose stays out too.
+    frame["withdrawn"] = _withdrawn_column(frame, snapshot)
     eligible = frame[_purpose_filter(extract, frame)]
 
     admits_platform = extract == "analytics" and purpose.public_platform_basis is not None
     active = eligible["consent_status"] == ConsentStatus.ACTIVE.value
-    keep = (eligible["internal"] & active) | (~eligible["internal"] & admits_platform)
+    keep = (eligible["internal"] & active) | (~eligible["internal"] & ~eligible["withdrawn"] & admits_platform)
     if extract != "analytics":
         keep &= eligible["internal"]
 
     counted = eligible
     if extract in PER_CUSTOMER_EXTRACTS:
         # These lists have one row per customer, so their audience is counted in customers too.
-        internal = eligible[eligible["internal"]].drop_duplicates("customer_id")
-        counted = pd.concat([internal, eligible[~eligible["internal"]]])
-    status = counted["consent_status"].where(counted["internal"], "public_platform")
+        linked = eligible["customer_id"].map(_linked_customer).notna()
+        customers_once = eligible[eligible["internal"] & linked].drop_duplicates("customer_id")
+        counted = pd.concat([customers_once, eligible[~(eligible["internal"] & linked)]])
+    platform_status = counted["withdrawn"].map({True: ConsentStatus.WITHDRAWN.value, False: "public_platform"})
+    status = counted["consent_status"].where(counted["internal"], platform_status)
     eligible_by_source: dict[str, dict[str, int]] = {}
     for (source, state), count in counted.groupby([counted["source"], status]).size().items():
         eligible_by_source.setdefault(str(source), {})[str(state)] = int(count)
@@ -233,7 +250,7 @@ def shape_rows(extract: str, store: Store, selected: pd.DataFrame) -> pd.DataFra
         key = read_key("PSEUDONYM_KEY")
         shaped = selected.copy()
         shaped["customer_pseudonym"] = [
-            customer_pseudonym(customer, key) if internal else None
+            customer_pseudonym(customer, key) if internal and _linked_customer(customer) else None
             for customer, internal in zip(shaped["customer_id"], shaped["internal"], strict=True)
         ]
         shaped["month"] = [moment.strftime("%Y-%m") for moment in shaped["review_date"]]
@@ -273,13 +290,13 @@ def add_check_columns(
     checked["check_customer_id"] = shaped["customer_id"].to_numpy()
     statuses, coverage, consent_sources = [], [], []
     for source, customer_id in zip(shaped["source"], shaped["customer_id"], strict=True):
-        internal = catalog.is_internal(source) and isinstance(customer_id, str)
+        internal = catalog.is_internal(source)
         if not internal and admits_platform:
             statuses.append("public_platform")
             coverage.append(Coverage.COMPLIANT.value)
             consent_sources.append(f"public_platform:{purpose.public_platform_basis}")
             continue
-        state = snapshot.state_of(customer_id if internal else None)
+        state = snapshot.state_of(_linked_customer(customer_id) if internal else None)
         statuses.append(state.status.value)
         coverage.append(COVERAGE_OF_STATUS[state.status].value)
         consent_sources.append(state.source)
@@ -303,6 +320,9 @@ def extract_rules(extract: str, purpose: Purpose, catalog: PurposeCatalog, snaps
         purpose=purpose.name,
         columns=COLUMNS[extract],
         withdrawn_customers=withdrawn,
+        platform_basis=purpose.public_platform_basis.value
+        if extract == "analytics" and purpose.public_platform_basis is not None
+        else None,
         allowed_sources=catalog.internal_sources if internal_only else None,
         max_rating=RECONTACT_MAX_RATING if extract == "recontact" else None,
         min_rating=AMBASSADOR_RATING if extract == "ambassadors" else None,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from governance.private_files import private_dir
+from governance.register.i18n import value_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +90,7 @@ class ExtractRules:
     purpose: str
     columns: tuple[str, ...]
     withdrawn_customers: frozenset[str] = frozenset()
+    platform_basis: str | None = None
     allowed_sources: tuple[str, ...] | None = None
     max_rating: float | None = None
     min_rating: float | None = None
@@ -103,22 +105,30 @@ _TEXTS = {
         "en": "The extract has exactly its declared columns and no other: {columns}.",
     },
     "coverage": {
-        "fr": "Chaque ligne repose sur un consentement actif pour la finalité {purpose} : "
-              "{compliant} conformes, {violations} violations, {gaps} lacunes sur {checked} "
-              "(couverture {pct} %). Une lacune n'est jamais comptée comme autorisée.",
-        "en": "Every row rests on an active consent for the purpose {purpose}: {compliant} "
-              "compliant, {violations} violations, {gaps} gaps out of {checked} (coverage {pct} %). "
-              "A gap is never counted as allowed.",
+        "fr": "Chaque ligne repose sur un consentement actif pour la finalité {purpose}{platform} : "
+              "{compliant}, {violations}, {gaps} sur {checked} (couverture {pct} %). Une lacune "
+              "n'est jamais comptée comme autorisée.",
+        "en": "Every row rests on an active consent for the purpose {purpose}{platform}: {compliant}, "
+              "{violations}, {gaps} out of {checked} (coverage {pct} %). A gap is never counted as "
+              "allowed.",
+    },
+    "platform": {
+        "fr": ", ou, pour un avis de plateforme publique, sur la base légale « {basis} »",
+        "en": ", or, for a public platform review, on the lawful basis “{basis}”",
+    },
+    "labelled": {
+        "fr": "« {label} » ({code})",
+        "en": "“{label}” ({code})",
     },
     "coverage_source": {
-        "fr": "Source {source}, finalité {purpose} : {compliant} conformes sur {checked} "
-              "(couverture {pct} %).",
-        "en": "Source {source}, purpose {purpose}: {compliant} compliant out of {checked} "
-              "(coverage {pct} %).",
+        "fr": "Source {source}, finalité {purpose} : {compliant} sur {checked} (couverture {pct} %).",
+        "en": "Source {source}, purpose {purpose}: {compliant} out of {checked} (coverage {pct} %).",
     },
     "withdrawn": {
-        "fr": "Aucun des {count} clients ayant retiré leur consentement à {purpose} n'apparaît.",
-        "en": "None of the {count} customers who withdrew their {purpose} consent appears.",
+        "fr": "Aucun client ayant retiré son consentement pour la finalité {purpose} n'apparaît "
+              "({customers} en tout).",
+        "en": "No customer who withdrew their consent for the purpose {purpose} appears ({customers} "
+              "in all).",
     },
     "unique_review": {
         "fr": "Chaque avis apparaît au plus une fois.",
@@ -129,17 +139,22 @@ _TEXTS = {
         "en": "Each customer appears at most once.",
     },
     "sources": {
-        "fr": "Seuls les avis de nos propres clients ({sources}) figurent ici, jamais ceux d'une "
-              "plateforme publique.",
-        "en": "Only reviews of our own customers ({sources}) are here, never a public platform's.",
+        "fr": "Seuls les avis de nos propres clients figurent ici, jamais ceux d'une plateforme "
+              "publique. Sources admises : {sources}.",
+        "en": "Only reviews of our own customers are here, never a public platform's. Sources "
+              "admitted: {sources}.",
     },
     "rating": {
         "fr": "La note est comprise entre {low} et {high}.",
         "en": "The rating is between {low} and {high}.",
     },
+    "rating_exact": {
+        "fr": "La note vaut {value}.",
+        "en": "The rating is {value}.",
+    },
     "identifiers": {
-        "fr": "Aucun identifiant direct (email, téléphone, nom ou identifiant client du CRM) "
-              "dans le texte masqué.",
+        "fr": "Aucun identifiant direct (adresse e-mail, téléphone, nom ou identifiant client du "
+              "CRM) dans le texte masqué.",
         "en": "No direct identifier (email, phone, CRM name or customer id) in the masked text.",
     },
     "tone": {
@@ -152,6 +167,31 @@ _TEXTS = {
 def _text(key: str, language: str, **values: object) -> str:
     templates = _TEXTS[key]
     return templates.get(language, templates["fr"]).format(**values)
+
+
+def _labelled(group: str, code: str, language: str) -> str:
+    """Return a purpose or source as the DPO reads it: its label, then its code for reference.
+
+    A code with no label in `governance/register/labels.yaml` is shown alone.
+    """
+    label = value_label(group, code, language)
+    return code if label == code else _text("labelled", language, label=label, code=code)
+
+
+# Count nouns of the coverage texts: (singular, plural) per language. French puts 0 and 1 in the singular.
+_NOUNS = {
+    "compliant": {"fr": ("conforme", "conformes"), "en": ("compliant", "compliant")},
+    "violation": {"fr": ("violation", "violations"), "en": ("violation", "violations")},
+    "gap": {"fr": ("lacune", "lacunes"), "en": ("gap", "gaps")},
+    "customer": {"fr": ("client", "clients"), "en": ("customer", "customers")},
+}
+
+
+def _count(count: int, noun: str, language: str) -> str:
+    """Return `count` with its noun in the singular or plural of `language`."""
+    singular, plural = _NOUNS[noun].get(language, _NOUNS[noun]["fr"])
+    single = count <= 1 if language == "fr" else count == 1
+    return f"{count} {singular if single else plural}"
 
 
 def summarize_coverage(frame: pd.DataFrame, *, purpose: str, extract: str) -> CoverageResult:
@@ -202,8 +242,10 @@ def without_customer_ids(frame: pd.DataFrame, rules: ExtractRules) -> pd.DataFra
     return checked
 
 
-def _pct(compliant: int, checked: int) -> str:
-    return "100.0" if checked == 0 else f"{100.0 * compliant / checked:.1f}"
+def _pct(compliant: int, checked: int, language: str) -> str:
+    """Return the coverage percentage with one decimal, with a decimal comma in French."""
+    text = "100.0" if checked == 0 else f"{100.0 * compliant / checked:.1f}"
+    return text.replace(".", ",") if language == "fr" else text
 
 
 def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult, language: str):  # type: ignore[no-untyped-def]
@@ -213,6 +255,11 @@ def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult
     expectations = gx.expectations
     suite = gx.ExpectationSuite(name=f"{rules.extract}_extract")
     check_columns = [column for column in frame.columns if column.startswith(CHECK_PREFIX)]
+    purpose = _labelled("purposes", rules.purpose, language)
+    platform = ""
+    if rules.platform_basis is not None:
+        basis = value_label("lawful_bases", rules.platform_basis, language)
+        platform = _text("platform", language, basis=basis)
     suite.add_expectation(
         expectations.ExpectTableColumnsToMatchSet(
             column_set=[*rules.columns, *check_columns],
@@ -225,9 +272,12 @@ def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult
             column="check_coverage",
             value_set=["compliant"],
             description=_text(
-                "coverage", language, purpose=rules.purpose, compliant=result.compliant,
-                violations=result.violations, gaps=result.gaps, checked=result.checked,
-                pct=_pct(result.compliant, result.checked),
+                "coverage", language, purpose=purpose, platform=platform,
+                compliant=_count(result.compliant, "compliant", language),
+                violations=_count(result.violations, "violation", language),
+                gaps=_count(result.gaps, "gap", language),
+                checked=result.checked,
+                pct=_pct(result.compliant, result.checked, language),
             ),
         )
     )
@@ -241,8 +291,9 @@ def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult
                 row_condition=f'check_source=="{source}"',
                 condition_parser="pandas",
                 description=_text(
-                    "coverage_source", language, source=source, purpose=rules.purpose,
-                    compliant=compliant, checked=checked, pct=_pct(compliant, checked),
+                    "coverage_source", language, source=_labelled("review_sources", source, language),
+                    purpose=purpose, compliant=_count(compliant, "compliant", language), checked=checked,
+                    pct=_pct(compliant, checked, language),
                 ),
             )
         )
@@ -251,7 +302,10 @@ def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult
             expectations.ExpectColumnValuesToBeInSet(
                 column="check_withdrawn",
                 value_set=[NOT_WITHDRAWN],
-                description=_text("withdrawn", language, count=len(rules.withdrawn_customers), purpose=rules.purpose),
+                description=_text(
+                    "withdrawn", language, customers=_count(len(rules.withdrawn_customers), "customer", language),
+                    purpose=purpose,
+                ),
             )
         )
     suite.add_expectation(
@@ -271,16 +325,24 @@ def build_suite(frame: pd.DataFrame, rules: ExtractRules, result: CoverageResult
             expectations.ExpectColumnValuesToBeInSet(
                 column="check_source",
                 value_set=list(rules.allowed_sources),
-                description=_text("sources", language, sources=", ".join(rules.allowed_sources)),
+                description=_text(
+                    "sources", language,
+                    sources=", ".join(_labelled("review_sources", source, language) for source in rules.allowed_sources),
+                ),
             )
         )
     if rules.min_rating is not None or rules.max_rating is not None:
+        low, high = rules.min_rating or 1, rules.max_rating or 5
+        if low == high:
+            rating_text = _text("rating_exact", language, value=low)
+        else:
+            rating_text = _text("rating", language, low=low, high=high)
         suite.add_expectation(
             expectations.ExpectColumnValuesToBeBetween(
                 column="rating",
                 min_value=rules.min_rating,
                 max_value=rules.max_rating,
-                description=_text("rating", language, low=rules.min_rating or 1, high=rules.max_rating or 5),
+                description=rating_text,
             )
         )
     if rules.scan_identifiers:

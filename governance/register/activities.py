@@ -4,7 +4,7 @@ The fields follow the CNIL register model (2019): identification, purposes, cate
 subjects and of personal data, sensitive data, retention per category, recipients and processors,
 transfers outside the EU and security measures, plus the fields that CNIL-oriented templates add
 (lawful basis, legitimate-interest assessment, automated decisions, DPIA, exercise of rights,
-privacy policy, consent register, last review).
+privacy policy, consent register, breach register, last review).
 
 Every field is mandatory. A field that does not apply is written as `null` or `[]`, so that the
 record shows a decision and not an omission. The packaged `activities.yaml` is the default;
@@ -14,6 +14,7 @@ record shows a decision and not an omission. The packaged `activities.yaml` is t
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from governance.register.retention_periods import RetentionPeriod, retention_periods
 
@@ -29,6 +30,9 @@ PACKAGED_CONFIG = Path(__file__).with_name("activities.yaml")
 CONFIG_ENV = "REVIEW_GOV_REGISTER_CONFIG"
 LANGUAGES = ("fr", "en")
 MAX_SUB_PURPOSES = 5
+# A `dags` entry: a DAG id, or `dag_id:task_id` for one task of a DAG that serves several activities.
+# Airflow 3.3 validates DAG and task ids against `^[\w.-]+$` (KEY_REGEX), so they never contain a colon.
+DAG_LINK_PATTERN = r"[\w.-]+(:[\w.-]+)?"
 
 
 class RegisterConfigError(ValueError):
@@ -212,14 +216,16 @@ class Activity(Strict):
     updated_on: date
     joint_controller: str | None
     software: list[str] = Field(min_length=1)
-    dags: list[str] = Field(description="Airflow DAGs that carry out this activity.")
+    dags: list[str] = Field(
+        description="Airflow DAGs, or single tasks written `dag_id:task_id`, that carry out this activity."
+    )
     purposes: Purposes
     journal_purpose: str = Field(min_length=1, description="Purpose key written in journal entries.")
     lawful_basis: LawfulBasis
     lawful_basis_detail: LocalizedText
     legitimate_interest_assessment: str | None
     consent_purpose: str | None
-    consent_register: str | None
+    consent_register: LocalizedText | None
     data_subjects: list[LocalizedText] = Field(min_length=1)
     data_categories: list[PersonalDataCategory] = Field(min_length=1)
     sensitive_data: SensitiveData
@@ -230,7 +236,16 @@ class Activity(Strict):
     dpia: Dpia
     data_subject_rights: LocalizedText
     privacy_policy_url: str = Field(min_length=1)
+    breach_register: LocalizedText = Field(description="Where personal data breaches are documented (GDPR article 33(5)).")
     last_review: Review
+
+    @field_validator("dags")
+    @classmethod
+    def _dag_links(cls, links: list[str]) -> list[str]:
+        for link in links:
+            if not re.fullmatch(DAG_LINK_PATTERN, link):
+                raise ValueError(f"invalid link {link!r}: write a DAG id, or dag_id:task_id for a single task")
+        return links
 
     @model_validator(mode="after")
     def _basis_has_its_proof(self) -> Activity:
@@ -267,15 +282,23 @@ class ProcessingRegister(Strict):
                 if dag_id in owners:
                     raise ValueError(
                         f"DAG {dag_id!r} is declared by {owners[dag_id]!r} and {activity.reference!r}: "
-                        "a DAG belongs to one activity"
+                        "a DAG or a DAG task belongs to one activity"
                     )
                 owners[dag_id] = activity.reference
         return self
 
     @cached_property
     def activity_by_dag(self) -> dict[str, Activity]:
-        """Map each DAG id to the activity it carries out."""
+        """Map each `dags` entry (a DAG id or a `dag_id:task_id`) to the activity it carries out."""
         return {dag_id: activity for activity in self.activities for dag_id in activity.dags}
+
+    def activity_of_task(self, dag_id: str, task_id: str | None) -> Activity | None:
+        """Return the activity of a task: the one that declares the task, else the one that declares its DAG."""
+        if task_id is not None:
+            activity = self.activity_by_dag.get(f"{dag_id}:{task_id}")
+            if activity is not None:
+                return activity
+        return self.activity_by_dag.get(dag_id)
 
     def activity(self, reference: str) -> Activity | None:
         """Return the activity with this reference, or None."""

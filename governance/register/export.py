@@ -64,7 +64,7 @@ def _text(value: Any, language: str) -> str:
 
 
 def _texts(values: list[Any], language: str) -> str:
-    return " ; ".join(value.text(language) for value in values) or i18n.label("none", language)
+    return i18n.semicolon(language).join(value.text(language) for value in values) or i18n.label("none", language)
 
 
 def _yes_no(flag: bool, language: str) -> str:
@@ -87,15 +87,16 @@ def describe_retention(period: RetentionPeriod, language: str) -> str:
         if period.enforced_by
         else i18n.label("not_automated", language)
     )
-    return f"{duration} ({period.source} ; {enforced})"
+    return f"{duration} ({period.source}{i18n.semicolon(language)}{enforced})"
 
 
 def _sensitive_text(activity: Activity, lang: str) -> str:
     sensitive = activity.sensitive_data
+    colon = i18n.colon(lang)
     text = _yes_no(sensitive.processed, lang)
     if sensitive.processed:
         text += (
-            f" : {_texts(sensitive.categories, lang)} ({i18n.label('article_9_condition', lang)} : "
+            f"{colon}{_texts(sensitive.categories, lang)} ({i18n.label('article_9_condition', lang)}{colon}"
             f"{_text(sensitive.article_9_condition, lang)})"
         )
     return text
@@ -103,11 +104,12 @@ def _sensitive_text(activity: Activity, lang: str) -> str:
 
 def _transfers_text(activity: Activity, lang: str) -> str:
     transfers = activity.transfers
+    colon, semicolon = i18n.colon(lang), i18n.semicolon(lang)
     text = _yes_no(transfers.outside_eu, lang)
     if transfers.outside_eu:
         text += (
-            f" : {', '.join(transfers.countries)} ; {i18n.label('safeguards', lang)} : "
-            f"{_text(transfers.safeguards, lang)} ; {i18n.label('documentation', lang)} : "
+            f"{colon}{', '.join(transfers.countries)}{semicolon}{i18n.label('safeguards', lang)}{colon}"
+            f"{_text(transfers.safeguards, lang)}{semicolon}{i18n.label('documentation', lang)}{colon}"
             f"{transfers.documentation or i18n.label('none', lang)}"
         )
     return text
@@ -116,16 +118,17 @@ def _transfers_text(activity: Activity, lang: str) -> str:
 def _decisions_text(activity: Activity, lang: str) -> str:
     text = _yes_no(activity.automated_decisions.used, lang)
     if activity.automated_decisions.used:
-        text += f" : {_text(activity.automated_decisions.detail, lang)}"
+        text += f"{i18n.colon(lang)}{_text(activity.automated_decisions.detail, lang)}"
     return text
 
 
 def _dpia_text(activity: Activity, lang: str) -> str:
     dpia = activity.dpia
     done_on = f" ({dpia.done_on.isoformat()})" if dpia.done_on else ""
+    colon, semicolon = i18n.colon(lang), i18n.semicolon(lang)
     return (
-        f"{i18n.label('dpia_required', lang)} : {_yes_no(dpia.required, lang)} ; "
-        f"{i18n.label('dpia_done', lang)} : {_yes_no(dpia.done, lang)}{done_on} ; {dpia.reason.text(lang)}"
+        f"{i18n.label('dpia_required', lang)}{colon}{_yes_no(dpia.required, lang)}{semicolon}"
+        f"{i18n.label('dpia_done', lang)}{colon}{_yes_no(dpia.done, lang)}{done_on}{semicolon}{dpia.reason.text(lang)}"
     )
 
 
@@ -139,16 +142,17 @@ def _purpose_text(purpose: str | None, lang: str) -> str:
 def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], language: str) -> list[dict[str, str]]:
     """Flatten one activity into labelled rows, in the order of the CNIL register model."""
     lang = language
+    colon = i18n.colon(lang)
     categories = "\n".join(
-        f"{i18n.DATA_CATEGORIES[item.category.value][lang]} : {item.description.text(lang)}"
+        f"{i18n.DATA_CATEGORIES[item.category.value][lang]}{colon}{item.description.text(lang)}"
         for item in activity.data_categories
     )
     retention = "\n".join(
-        f"{i18n.DATA_CATEGORIES[item.category.value][lang]} ({item.retention_policy}) : "
+        f"{i18n.DATA_CATEGORIES[item.category.value][lang]} ({item.retention_policy}){colon}"
         f"{describe_retention(periods[item.retention_policy], lang)}"
         for item in activity.data_categories
     )
-    processors = " ; ".join(
+    processors = i18n.semicolon(lang).join(
         f"{item.name} ({item.service.text(lang)}, {item.contract})" for item in activity.recipients.processors
     ) or i18n.label("none", lang)
 
@@ -168,7 +172,8 @@ def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], lan
         ("lawful_basis_detail", activity.lawful_basis_detail.text(lang)),
         ("legitimate_interest_assessment", activity.legitimate_interest_assessment or i18n.label("not_applicable", lang)),
         ("consent_purpose", _purpose_text(activity.consent_purpose, lang)),
-        ("consent_register", activity.consent_register or i18n.label("not_applicable", lang)),
+        ("consent_register", activity.consent_register.text(lang) if activity.consent_register
+         else i18n.label("not_applicable", lang)),
         ("data_subjects", _texts(activity.data_subjects, lang)),
         ("data_categories", categories),
         ("sensitive_data", _sensitive_text(activity, lang)),
@@ -188,6 +193,7 @@ def activity_fields(activity: Activity, periods: dict[str, RetentionPeriod], lan
         ("dpia", _dpia_text(activity, lang)),
         ("data_subject_rights", activity.data_subject_rights.text(lang)),
         ("privacy_policy_url", activity.privacy_policy_url),
+        ("breach_register", activity.breach_register.text(lang)),
         ("last_review", f"{activity.last_review.reviewed_on.isoformat()} ({activity.last_review.reviewer})"),
     ]
     return [{"key": key, "label": i18n.label(key, lang), "value": value} for key, value in rows]
@@ -352,37 +358,38 @@ def write_json(data: dict[str, Any], output: Path) -> list[Path]:
     return [output]
 
 
-def _counts_text(counts: dict[str, int], labels: dict[str, str]) -> str:
-    """Write counts by code as `label : count` pairs, such as `Clients : 3 ; Avis : 12`."""
-    return " ; ".join(f"{labels[code]} : {count}" for code, count in counts.items())
+def _counts_text(counts: dict[str, int], labels: dict[str, str], language: str) -> str:
+    """Write counts by code as label and count pairs, such as `Clients : 3 ; Avis : 12` in French."""
+    colon = i18n.colon(language)
+    return i18n.semicolon(language).join(f"{labels[code]}{colon}{count}" for code, count in counts.items())
 
 
-def _extracts_text(extracts: list[dict[str, Any]]) -> str:
+def _extracts_text(extracts: list[dict[str, Any]], language: str) -> str:
     texts = [
         f"{extract['name_label']} ({extract['rows']}) → {', '.join(extract['recipients_labels'])}"
         for extract in extracts
     ]
-    return " ; ".join(texts)
+    return i18n.semicolon(language).join(texts)
 
 
-def _summary_cells(row: dict[str, Any], keys: list[str]) -> list[Any]:
+def _summary_cells(row: dict[str, Any], keys: list[str], language: str) -> list[Any]:
     texts = {
         "activity": row["name"],
-        "deletions": _counts_text(row["deletions"], row["deletions_labels"]),
-        "entities_masked": _counts_text(row["entities_masked"], row["entities_masked_labels"]),
+        "deletions": _counts_text(row["deletions"], row["deletions_labels"], language),
+        "entities_masked": _counts_text(row["entities_masked"], row["entities_masked_labels"], language),
     }
     return [texts.get(key, row[key]) for key in keys]
 
 
-def _journal_cells(entry: dict[str, Any], keys: list[str]) -> list[Any]:
+def _journal_cells(entry: dict[str, Any], keys: list[str], language: str) -> list[Any]:
     texts = {
         "activity": entry["activity_name"],
         "purpose": entry["purpose_label"],
         "kind": entry["kind_label"],
         "status": entry["status_label"],
-        "deletions": _counts_text(entry["deletions"], entry["deletions_labels"]),
-        "entities_masked": _counts_text(entry["entities_masked"], entry["entities_masked_labels"]),
-        "extracts": _extracts_text(entry["extracts"]),
+        "deletions": _counts_text(entry["deletions"], entry["deletions_labels"], language),
+        "entities_masked": _counts_text(entry["entities_masked"], entry["entities_masked_labels"], language),
+        "extracts": _extracts_text(entry["extracts"], language),
     }
     return [texts.get(key, entry[key]) for key in keys]
 
@@ -411,7 +418,7 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
     written.append(write_table(
         output / "summary.csv",
         [i18n.label(key, language) for key in summary_keys],
-        [_summary_cells(row, summary_keys) for row in data["summary"]],
+        [_summary_cells(row, summary_keys, language) for row in data["summary"]],
     ))
     monthly_keys = ["month", "records_processed", "records_deleted"]
     written.append(write_table(
@@ -426,7 +433,7 @@ def write_csv(data: dict[str, Any], output: Path) -> list[Path]:
     written.append(write_table(
         output / "journal.csv",
         [i18n.label(key, language) for key in journal_keys],
-        [_journal_cells(entry, journal_keys) for entry in data["journal"]],
+        [_journal_cells(entry, journal_keys, language) for entry in data["journal"]],
     ))
     return written
 
@@ -462,6 +469,7 @@ def render_html(data: dict[str, Any]) -> str:
     return template.render(
         data=data,
         t=lambda key: i18n.label(key, language),
+        colon=i18n.colon(language),
         charts={key: bar_chart(data["monthly"], key) for key in ("records_processed", "records_deleted")},
     )
 

@@ -90,6 +90,20 @@ def check_language(language: str) -> str:
     return language
 
 
+# French typography puts a space before a colon and before a semicolon, and English puts none.
+SEPARATORS = {"fr": {"colon": " : ", "semicolon": " ; "}, "en": {"colon": ": ", "semicolon": "; "}}
+
+
+def colon(language: str) -> str:
+    """Return the colon of `language`, with its spaces: `Clients : 3` in French, `Customers: 3` in English."""
+    return SEPARATORS.get(language, SEPARATORS["fr"])["colon"]
+
+
+def semicolon(language: str) -> str:
+    """Return the semicolon of `language`, with its spaces, which separates the items of a list."""
+    return SEPARATORS.get(language, SEPARATORS["fr"])["semicolon"]
+
+
 # Singular and plural of each unit of a calendar duration.
 DURATION_UNITS = {
     "fr": {"years": ("an", "ans"), "months": ("mois", "mois"), "days": ("jour", "jours")},

@@ -62,23 +62,24 @@ def outcome_key(outcome: TaskOutcome) -> str:
 
 
 def resolve_activity(
-    register: ProcessingRegister, dag_id: str, dag_tags: Iterable[str]
+    register: ProcessingRegister, dag_id: str, dag_tags: Iterable[str], task_id: str | None = None
 ) -> tuple[str, str] | None:
-    """Return the (activity, purpose) of a DAG, or None when the DAG is not governed.
+    """Return the (activity, purpose) of a DAG task, or None when the task is not governed.
 
-    A DAG is governed when an activity declares it, when it is an internal DAG, or when it carries
-    the `review-governance` tag. A tagged DAG that no activity declares is journaled as
-    `undeclared`, so that the export shows the gap in the record.
+    A task is governed when an activity declares it (`dag_id:task_id`) or its DAG, when its DAG is
+    an internal DAG, or when its DAG carries the `review-governance` tag. A task of a tagged DAG
+    that no activity declares is journaled as `undeclared`, so that the export shows the gap in the
+    record.
     """
-    activity = register.activity_by_dag.get(dag_id)
+    activity = register.activity_of_task(dag_id, task_id)
     if activity is not None:
         return activity.reference, activity.journal_purpose
     if dag_id in INTERNAL_DAGS:
         return INTERNAL_DAGS[dag_id]
     if GOVERNED_TAG in set(dag_tags):
         log.warning(
-            "DAG %s is tagged %s but no processing activity declares it: add it to the dags of an "
-            "activity in the register configuration.", dag_id, GOVERNED_TAG,
+            "DAG %s is tagged %s but no processing activity declares it or its task %s: add one of "
+            "them to the dags of an activity in the register configuration.", dag_id, GOVERNED_TAG, task_id,
         )
         return UNDECLARED_ACTIVITY, UNDECLARED_ACTIVITY
     return None
@@ -89,7 +90,7 @@ def record_outcome(engine: Engine, register: ProcessingRegister, outcome: TaskOu
 
     Returns None, writing nothing, when the task's DAG is not governed.
     """
-    resolved = resolve_activity(register, outcome.dag_id, outcome.dag_tags)
+    resolved = resolve_activity(register, outcome.dag_id, outcome.dag_tags, outcome.task_id)
     if resolved is None:
         return None
     activity, purpose = resolved

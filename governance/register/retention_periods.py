@@ -66,7 +66,7 @@ def retention_periods() -> dict[str, RetentionPeriod]:
             periods[name] = RetentionPeriod(name, None, NOT_CONFIGURED, NOT_CONFIGURED, None)
             continue
         months = policy.period.years * 12 + policy.period.months
-        source = CNIL_COMMERCIAL if category is DataCategory.CUSTOMER_IDENTITY else f"policies.yaml : {policy.name}"
+        source = CNIL_COMMERCIAL if category is DataCategory.CUSTOMER_IDENTITY else f"policies.yaml, {policy.name}"
         starts_from = policy.start_event.value
         if policy.start_event is StartEvent.COLLECTION:
             starts_from = COLLECTION_EVENT_OF_CATEGORY.get(category, starts_from)
