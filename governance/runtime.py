@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from governance.config import Settings, read_key
 from governance.private_files import open_data_dir
 from governance.register.journal import ExtractRecord, JournalEntry, append_entry
+from governance.register.outcomes import report_key
 from governance.store import Store, create_store_engine
 
 
@@ -107,5 +108,5 @@ class RunContext:
             extracts=list(extracts),
             details=details,
         )
-        key = f"{self.dag_id}/{self.run_id}/{self.task_id}/{self.map_index}/report"
+        key = report_key(self.dag_id, self.run_id, self.task_id, self.map_index, status)
         return append_entry(store.engine, entry, idempotency_key=key)

@@ -19,6 +19,7 @@ from governance.register.journal import (
     read_entries,
     verify_chain,
 )
+from governance.runtime import RunContext
 from governance.store import Store
 from governance.store.database import create_store_engine
 from governance.store.schema import register_journal
@@ -82,6 +83,25 @@ def test_rerun_with_same_keys_adds_nothing(store: Store, store_url: str) -> None
     _write_entries(store_url, writer=0, count=5)
     _write_entries(store_url, writer=0, count=5)
     assert verify_chain(store.engine).entries == 5
+
+
+def test_success_after_violation_recorded(store: Store) -> None:
+    """A task re-run that succeeds after a violation adds its report, and repeats add nothing."""
+    context = RunContext(dag_id="review_consent", run_id="run-1", task_id="build_recontact")
+    started = datetime.now(UTC)
+
+    def report(status: str) -> None:
+        context.journal(store, activity="recontact", purpose="recontact", started_at=started, records_in=3,
+                        records_out=2, details={}, status=status)
+
+    report("violation")
+    report("violation")
+    report("success")
+    report("success")
+
+    with store.engine.connect() as conn:
+        statuses = list(conn.execute(select(register_journal.c.status).order_by(register_journal.c.seq)).scalars())
+    assert statuses == ["violation", "success"]
 
 
 def test_structured_fields_round_trip(store: Store) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from governance.config import Settings
 from governance.register.activities import ProcessingRegister, load_register
@@ -49,9 +49,14 @@ class TaskOutcome:
     error_type: str | None = None
 
 
-def report_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
-    """Return the idempotency key of a stage's own report (the one `RunContext.journal` uses)."""
-    return f"{dag_id}/{run_id}/{task_id}/{map_index}/report"
+def report_key(dag_id: str, run_id: str, task_id: str, map_index: int, status: str = "success") -> str:
+    """Return the idempotency key of a stage's own report (the one `RunContext.journal` uses).
+
+    A re-run that reports the same status adds nothing, but a re-run that succeeds after a
+    violation or a failure is recorded beside the earlier report.
+    """
+    base = f"{dag_id}/{run_id}/{task_id}/{map_index}/report"
+    return base if status == "success" else f"{base}/{status}"
 
 
 def outcome_key(outcome: TaskOutcome) -> str:
@@ -95,10 +100,12 @@ def record_outcome(engine: Engine, register: ProcessingRegister, outcome: TaskOu
         return None
     activity, purpose = resolved
     with engine.connect() as conn:
+        # The latest report of the task, whatever its status.
         report_seq = conn.execute(
-            select(register_journal.c.seq).where(
-                register_journal.c.idempotency_key
-                == report_key(outcome.dag_id, outcome.run_id, outcome.task_id, outcome.map_index)
+            select(func.max(register_journal.c.seq)).where(
+                register_journal.c.idempotency_key.startswith(
+                    report_key(outcome.dag_id, outcome.run_id, outcome.task_id, outcome.map_index), autoescape=True
+                )
             )
         ).scalar()
     entry = JournalEntry(
