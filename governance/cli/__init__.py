@@ -123,7 +123,8 @@ def _consent_table(checks: dict, language: str) -> Table:
         return cli_label(key, language)
 
     table = Table(title=label("consent_title"), show_header=True)
-    table.add_column(label("purpose_extract"))
+    # The extract name stays on one line, and source names wrap between words.
+    table.add_column(label("extract_column"), no_wrap=True)
     table.add_column(label("source"))
     headers = [
         label("selected_by_rule"),
@@ -135,13 +136,12 @@ def _consent_table(checks: dict, language: str) -> Table:
         table.add_column(header, justify="right")
     for extract, check in checks.items():
         in_extract = {source: sum(counts.values()) for source, counts in check["by_source"].items()}
-        purpose = i18n.value_label("purposes", check["purpose"], language)
         for source, counts in sorted(check["eligible_by_source"].items()):
             selected = sum(counts.values())
             kept = in_extract.get(source, 0) if check["success"] else 0
             share = 100.0 if selected == 0 else 100.0 * kept / selected
             table.add_row(
-                f"{purpose} ({i18n.value_label('extracts', extract, language)})",
+                i18n.value_label("extracts", extract, language),
                 i18n.value_label("review_sources", source, language), str(selected),
                 *(str(counts.get(state, 0)) for state in CONSENT_STATES), str(kept), f"{share:.1f}",
             )
