@@ -76,7 +76,8 @@ def test_contact_fields_unreadable_with_sql(ingested_store: IngestedStore) -> No
         assert first[column] not in dump, column
 
 
-def test_erased_customer_not_reingested(store: Store) -> None:
+def _erase_first_linked_customer(store: Store) -> str:
+    """Ingest the bundled exports, erase the first customer with a review, and return the id."""
     from governance.retention.erasure import erase_customers
 
     ingest_exports(store, EXAMPLES)
@@ -85,6 +86,11 @@ def test_erased_customer_not_reingested(store: Store) -> None:
             select(reviews.c.customer_id).where(reviews.c.customer_id.is_not(None)).limit(1)
         ).scalar_one()
         erase_customers(store, conn, [customer_id], keep_reviews=False, extracts_dir=None)
+    return customer_id
+
+
+def test_erased_customer_not_reingested(store: Store) -> None:
+    customer_id = _erase_first_linked_customer(store)
 
     again = {counts.source: counts for counts in ingest_exports(store, EXAMPLES)}
 
@@ -105,14 +111,8 @@ def test_erased_customer_not_reingested(store: Store) -> None:
 
 def test_older_erasure_row_still_honoured(store: Store) -> None:
     """A store erased before the hashed key rows keeps `customer:<id>` rows, and ingest still skips them."""
-    from governance.retention.erasure import erase_customers
-
-    ingest_exports(store, EXAMPLES)
+    customer_id = _erase_first_linked_customer(store)
     with store.engine.begin() as conn:
-        customer_id = conn.execute(
-            select(reviews.c.customer_id).where(reviews.c.customer_id.is_not(None)).limit(1)
-        ).scalar_one()
-        erase_customers(store, conn, [customer_id], keep_reviews=False, extracts_dir=None)
         conn.execute(
             update(subject_keys)
             .where(subject_keys.c.subject_id == erased_customer_subject(customer_id))
