@@ -6,6 +6,7 @@ import json
 import logging
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -122,10 +123,11 @@ def _consent_table(checks: dict, language: str) -> Table:
     def label(key: str) -> str:
         return cli_label(key, language)
 
-    table = Table(title=label("consent_title"), show_header=True)
-    # The extract name stays on one line, and source names wrap between words.
+    # Lines under the header only, with one space between columns, so that the eleven columns fit
+    # in 140 characters without cutting a name.
+    table = Table(title=label("consent_title"), show_header=True, box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
     table.add_column(label("extract_column"), no_wrap=True)
-    table.add_column(label("source"))
+    table.add_column(label("source"), no_wrap=True)
     headers = [
         label("selected_by_rule"),
         *(i18n.value_label("consent_states", state, language) for state in CONSENT_STATES),
