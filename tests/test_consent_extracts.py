@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from tests.conftest import EXAMPLES, PROJECT, _postgres_schema_url, process_umask
+from tests.consent_patches import select_ignoring_consent
 from governance import stages
 from governance.config import Settings, read_key
-from governance.consent import extracts as extracts_module
 from governance.consent.extracts import (
     COLUMNS,
     ConsentViolationError,
@@ -255,15 +255,7 @@ def test_failed_validation_writes_nothing(
     """A selection that lets unconsented rows through is caught by the validation, not written."""
     target = bundled.data_dir / "extracts" / "publication.parquet"
     target.unlink(missing_ok=True)
-    real_select = extracts_module.select_rows
-
-    def select_ignoring_consent(extract, frame, snapshot, catalog):  # type: ignore[no-untyped-def]
-        _, counts = real_select(extract, frame, snapshot, catalog)
-        internal = frame[frame["source"] == "survey"].copy()
-        internal["internal"] = True
-        return internal, counts
-
-    monkeypatch.setattr(extracts_module, "select_rows", select_ignoring_consent)
+    select_ignoring_consent(monkeypatch)
     with pytest.raises(ConsentViolationError, match="Nothing was written") as raised:
         build_extract(bundled_store, "publication", data_dir=bundled.data_dir, as_of=datetime.now(UTC), run_id="test-fail")
     assert not target.exists()
@@ -283,19 +275,6 @@ def test_failed_validation_writes_nothing(
     assert "Source « enquête de satisfaction » (survey), finalité « Publication des avis » (review_publication)" in pages
 
 
-def _select_ignoring_consent(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the selection let every survey review through, whatever its consent."""
-    real_select = extracts_module.select_rows
-
-    def select_ignoring_consent(extract, frame, snapshot, catalog):  # type: ignore[no-untyped-def]
-        _, counts = real_select(extract, frame, snapshot, catalog)
-        internal = frame[frame["source"] == "survey"].copy()
-        internal["internal"] = True
-        return internal, counts
-
-    monkeypatch.setattr(extracts_module, "select_rows", select_ignoring_consent)
-
-
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -308,7 +287,7 @@ def test_failed_validation_quarantines_previous(
     shutil.rmtree(quarantine_dir, ignore_errors=True)
     published = _build(bundled_store, bundled, "publication")
     target = extracts_dir / "publication.parquet"
-    _select_ignoring_consent(monkeypatch)
+    select_ignoring_consent(monkeypatch)
 
     with pytest.raises(ConsentViolationError, match="the previous extract was moved to") as raised:
         build_extract(bundled_store, "publication", data_dir=bundled.data_dir, as_of=datetime.now(UTC), run_id="test-stale")
@@ -353,7 +332,7 @@ def test_report_mode_quarantines_previous(
     quarantine_dir = bundled.data_dir / "extracts" / "quarantine"
     shutil.rmtree(quarantine_dir, ignore_errors=True)
     _build(bundled_store, bundled, "publication")
-    _select_ignoring_consent(monkeypatch)
+    select_ignoring_consent(monkeypatch)
 
     result = build_extract(
         bundled_store, "publication", data_dir=bundled.data_dir, as_of=datetime.now(UTC), run_id="test-report",

@@ -32,6 +32,7 @@ from governance.runtime import RunContext
 from governance.store import Store
 from governance.store.schema import consent_checks, masked_reviews, register_journal, reviews
 from tests.bundled import crm_leaks, crm_values, load_bundled
+from tests.consent_patches import select_ignoring_consent
 
 AS_OF = datetime.now(UTC)
 
@@ -168,15 +169,7 @@ def test_consent_outputs_hold_no_crm_value(
             RunContext(dag_id="review_consent", run_id="run-1", task_id=f"{extract}_extract"), extract
         )
     # Every survey review enters recontact, so withdrawn and repeated customers fail its validation.
-    real_select = extracts_module.select_rows
-
-    def select_every_survey_review(extract, frame, snapshot, catalog):  # type: ignore[no-untyped-def]
-        _, counts = real_select(extract, frame, snapshot, catalog)
-        survey = frame[frame["source"] == "survey"].copy()
-        survey["internal"] = True
-        return survey, counts
-
-    monkeypatch.setattr(extracts_module, "select_rows", select_every_survey_review)
+    select_ignoring_consent(monkeypatch)
     monkeypatch.setattr(extracts_module, "_latest_per_customer", lambda frame: frame.assign(low_rated_reviews=1))
     with pytest.raises(ConsentViolationError):
         stages.build_consent_extract(
