@@ -65,10 +65,13 @@ def customer_subject(customer_id: str) -> str:
     return f"{CUSTOMER_SUBJECT_PREFIX}{customer_id}"
 
 
-def erased_customer_subject(customer_id: str) -> str:
-    """Return the key row that marks a customer as erased: the keyed hash of the id, never the id."""
+def erased_customer_subject(customer_id: str, key: bytes | None = None) -> str:
+    """Return the key row that marks a customer as erased: the keyed hash of the id, never the id.
+
+    `key` is the pseudonym key, read from the environment when not given.
+    """
     # 48 hexadecimal digits (192 bits of the HMAC) keep the id within the 64-character column.
-    return ERASED_CUSTOMER_PREFIX + customer_pseudonym(customer_id, read_key("PSEUDONYM_KEY"))[:48]
+    return ERASED_CUSTOMER_PREFIX + customer_pseudonym(customer_id, key or read_key("PSEUDONYM_KEY"))[:48]
 
 
 class ErasedCustomers(Container[str]):
@@ -91,6 +94,7 @@ class ErasedCustomers(Container[str]):
         ).scalars()
         self._hashed: set[str] = set()
         self._plain: set[str] = set()
+        self._key: bytes | None = None
         for subject_id in rows:
             if subject_id.startswith(ERASED_CUSTOMER_PREFIX):
                 self._hashed.add(subject_id)
@@ -105,7 +109,11 @@ class ErasedCustomers(Container[str]):
 
         # The pseudonym key is read only when a hashed row exists, so a store with no erasure
         # loads without it.
-        return bool(self._hashed) and erased_customer_subject(customer_id) in self._hashed
+        if not self._hashed:
+            return False
+        if self._key is None:
+            self._key = read_key("PSEUDONYM_KEY")
+        return erased_customer_subject(customer_id, self._key) in self._hashed
 
     def subjects(self, customer_ids: Iterable[str | None]) -> set[str]:
         """Return the customer subjects of the erased customers among `customer_ids`."""
@@ -246,6 +254,7 @@ def load_customers(
     with _transaction(store, conn) as conn:
         existing = {row.customer_id: row.content_hash for row in conn.execute(
             select(customers.c.customer_id, customers.c.content_hash))}
+        erased = ErasedCustomers(conn)
         seen: set[str] = set()
         for chunk in _chunks(items, BATCH_SIZE):
             accepted: list[tuple[CustomerRecord, str]] = []
@@ -267,7 +276,7 @@ def load_customers(
                     counts.unchanged += 1
                     continue
                 accepted.append((item, content_hash))
-            _write_customers(store, conn, accepted, existing, counts, now)
+            _write_customers(store, conn, accepted, existing, erased, counts, now)
     return counts
 
 
@@ -276,11 +285,12 @@ def _write_customers(
     conn: Connection,
     accepted: list[tuple[CustomerRecord, str]],
     existing: dict[str, str],
+    erased_customers: ErasedCustomers,
     counts: LoadCounts,
     now: datetime,
 ) -> None:
     # Erased customers are found before the keys are loaded, because loading creates missing keys.
-    erased = ErasedCustomers(conn).subjects(item.customer_id for item, _hash in accepted)
+    erased = erased_customers.subjects(item.customer_id for item, _hash in accepted)
     subject_ids = [customer_subject(item.customer_id) for item, _hash in accepted]
     erased |= store.preload_keys(conn, [subject_id for subject_id in subject_ids if subject_id not in erased])
     inserts: list[dict[str, object]] = []
@@ -421,6 +431,7 @@ def load_reviews(
                 select(reviews.c.external_id, reviews.c.content_hash).where(reviews.c.source == source)
             )
         }
+        erased = ErasedCustomers(conn)
         seen_in_load: dict[str, str] = {}
         taken_in_load: set[str] = set()
         for chunk in _chunks(items, BATCH_SIZE):
@@ -457,7 +468,7 @@ def load_reviews(
                     continue
                 taken_in_load.add(item.external_id)
                 accepted.append((item, stable_id(item.source, item.external_id), content_hash))
-            _write_reviews(store, conn, accepted, existing, counts, now)
+            _write_reviews(store, conn, accepted, existing, erased, counts, now)
     return counts
 
 
@@ -466,6 +477,7 @@ def _write_reviews(
     conn: Connection,
     accepted: list[tuple[ReviewRecord, str, str]],
     existing: dict[str, str],
+    erased_customers: ErasedCustomers,
     counts: LoadCounts,
     now: datetime,
 ) -> None:
@@ -474,7 +486,7 @@ def _write_reviews(
         review_id: customer_subject(item.customer_id) if item.customer_id else review_subject(review_id)
         for item, review_id, _hash in accepted
     }
-    erased = ErasedCustomers(conn).subjects(item.customer_id for item, _review_id, _hash in accepted)
+    erased = erased_customers.subjects(item.customer_id for item, _review_id, _hash in accepted)
     erased |= store.preload_keys(conn, [subject_id for subject_id in subjects.values() if subject_id not in erased])
     deleted = set(
         conn.execute(

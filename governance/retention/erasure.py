@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
+from governance.config import read_key
 from governance.crypto import KeyShreddedError
 from governance.ingest import QUARANTINE_SUBJECT_PREFIX, customer_subject, erased_customer_subject
 from governance.retention.extracts import SubjectMatcher, remove_subject_lines
@@ -175,6 +176,7 @@ def rename_erased_keys(conn: Connection, customer_ids: list[str]) -> int:
     its name. Returns how many rows were renamed.
     """
     renamed = 0
+    key = read_key("PSEUDONYM_KEY")
     for customer_id in customer_ids:
         subject_id = customer_subject(customer_id)
         if _subject_in_use(conn, subject_id):
@@ -185,7 +187,7 @@ def rename_erased_keys(conn: Connection, customer_ids: list[str]) -> int:
         if row is None:
             continue
         conn.execute(delete(subject_keys).where(subject_keys.c.subject_id == subject_id))
-        hashed = erased_customer_subject(customer_id)
+        hashed = erased_customer_subject(customer_id, key)
         exists = conn.execute(select(subject_keys.c.subject_id).where(subject_keys.c.subject_id == hashed)).first()
         if exists is None:
             conn.execute(insert(subject_keys).values({**row, "subject_id": hashed}))
@@ -201,7 +203,7 @@ def _subject_in_use(conn: Connection, subject_id: str) -> bool:
 
 
 def remove_access_exports(conn: Connection, condition: ColumnElement[bool]) -> int:
-    """Delete the access export files of the requests matching `condition`; return how many files were deleted.
+    """Delete the access export files of the requests matching `condition`, and return how many were deleted.
 
     An access export contains a plain copy of everything stored on its subject, so it is deleted
     whenever the subject's data is.
@@ -253,10 +255,11 @@ def mention_pattern(needles: Iterable[str]) -> re.Pattern[str] | None:
     either side. "marie@example.fr" thus does not match inside "anne-marie@example.fr", and
     "C00001" does not match inside "C000012". Needles shorter than 4 characters are ignored.
     """
-    kept = sorted({needle.strip() for needle in needles if needle and len(needle.strip()) >= 4}, key=len, reverse=True)
-    if not kept:
+    # Longest first, so that the alternation tries a longer value before a value it contains.
+    searched = sorted({needle.strip() for needle in needles if needle and len(needle.strip()) >= 4}, key=len, reverse=True)
+    if not searched:
         return None
-    alternatives = "|".join(re.escape(needle) for needle in kept)
+    alternatives = "|".join(re.escape(needle) for needle in searched)
     return re.compile(rf"(?<![\w.%+-])(?:{alternatives})(?![\w-]|\.\w)", re.IGNORECASE)
 
 
